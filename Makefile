@@ -1,0 +1,68 @@
+# crashonly: the worker, its tests and the stacks it runs in.
+# `make` builds; `make test` is the one test command; `make chaos` is the
+# main job. Each installs what is missing first (stack/deps).
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wwrite-strings
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags hiredis libllhttp 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs hiredis libllhttp 2>/dev/null) \
+	$(shell pkg-config --libs libev 2>/dev/null || echo -lev)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+
+B = build
+SRC = $(wildcard crashonly/*.c)
+OBJ = $(SRC:crashonly/%.c=$(B)/obj/%.o)
+LIB_OBJ = $(filter-out $(B)/obj/main.o,$(OBJ))
+
+WORKERS ?= 5
+export WORKERS
+
+.PHONY: all deps test up down hits clean
+all: $(B)/crashonly
+
+$(B)/obj/%.o: crashonly/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/obj/test_%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Icrashonly -c -o $@ $<
+
+$(B)/crashonly: $(OBJ)
+	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(PKG_LIBS)
+
+$(B)/unit: $(B)/obj/test_unit.o $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+deps:
+	@stack/deps build run test
+
+test:
+	@stack/deps build run test
+	$(MAKE) all $(B)/unit
+	prove tests/
+
+up:
+	@stack/deps build run
+	$(MAKE) all
+	stack/up
+
+down:
+	stack/down
+
+hits:
+	@stack/hits
+
+clean:
+	rm -rf $(B)
+
+-include $(OBJ:.o=.d) $(B)/obj/test_unit.d
+-include mk/*.mk

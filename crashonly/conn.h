@@ -1,0 +1,25 @@
+/* conn.h: a client connection's life, from accept to close. */
+#ifndef CRASHONLY_CONN_H
+#define CRASHONLY_CONN_H
+
+#include <ev.h>
+#include <stddef.h>
+
+#include "config.h"
+
+void conn_setup(struct ev_loop *loop, const struct config *cfg);
+
+/* Serve the accepted, non-blocking socket fd; the connection owns it. */
+void conn_open(int fd);
+
+/* The store's reply sink: privdata is the connection that asked. */
+void conn_reply(void *privdata, long long n, const char *str, size_t len);
+
+/* Free the connections closed since the last call: the one place where
+ * connections are freed, once a loop pass, never inside their callbacks. */
+void conn_reap(void);
+
+/* Connections open now. */
+unsigned conn_count(void);
+
+#endif

@@ -1,0 +1,355 @@
+/* http.c: llhttp callbacks that keep only what the worker needs, and the
+ * responses it sends. */
+#include "http.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+enum { H_OTHER, H_REQUEST_ID, H_IDEMPOTENCY_KEY, H_ACCEPT };
+
+static llhttp_settings_t settings;
+static char date[40] = "Thu, 01 Jan 1970 00:00:00 GMT";
+static time_t date_now = -1;
+
+#define REQ(p) ((struct http_req *)(p)->data)
+
+static int fail(struct http_req *r, int status)
+{
+    r->status = status;
+    return -1;
+}
+
+static int add_head(struct http_req *r, size_t n)
+{
+    r->head_bytes += n;
+    return r->head_bytes > HTTP_HEAD_MAX ? fail(r, 431) : 0;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+    struct http_req *r = REQ(p);
+
+    r->path_len = r->url_len = r->head_bytes = r->body_len = 0;
+    r->query = r->headers = r->json = 0;
+    r->id_from = r->id_seen = r->id_bad = 0;
+    r->field_len = r->value_len = r->id_len = 0;
+    r->which = H_OTHER;
+    r->status = 0;
+    r->busy = 1;
+    return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t n)
+{
+    struct http_req *r = REQ(p);
+
+    r->url_len += n;
+    if (r->url_len > HTTP_URL_MAX)
+        return fail(r, 414);
+    for (size_t i = 0; i < n && !r->query; i++) {
+        if (at[i] == '?' || at[i] == '#')
+            r->query = 1;
+        else if (r->path_len++ < HTTP_PATH_MAX)
+            r->path[r->path_len - 1] = at[i];
+    }
+    return add_head(r, n);
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n)
+{
+    struct http_req *r = REQ(p);
+
+    for (size_t i = 0; i < n; i++) {
+        if (r->field_len < sizeof(r->field))
+            r->field[r->field_len] = (char)(at[i] | 0x20);
+        r->field_len++;
+    }
+    return add_head(r, n);
+}
+
+static int is_field(const struct http_req *r, const char *name)
+{
+    size_t n = strlen(name);
+
+    return r->field_len == n && memcmp(r->field, name, n) == 0;
+}
+
+static int on_header_field_complete(llhttp_t *p)
+{
+    struct http_req *r = REQ(p);
+
+    if (++r->headers > HTTP_HEADERS_MAX)
+        return fail(r, 431);
+    r->which = is_field(r, "x-request-id")      ? H_REQUEST_ID
+               : is_field(r, "idempotency-key") ? H_IDEMPOTENCY_KEY
+               : is_field(r, "accept")          ? H_ACCEPT
+                                                : H_OTHER;
+    r->field_len = 0;
+    r->value_len = 0;
+    return 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n)
+{
+    struct http_req *r = REQ(p);
+
+    if (r->which != H_OTHER) {
+        if (r->value_len < HTTP_VALUE_MAX) {
+            size_t room = HTTP_VALUE_MAX - r->value_len;
+
+            memcpy(r->value + r->value_len, at, n < room ? n : room);
+        }
+        r->value_len += n;
+    }
+    return add_head(r, n);
+}
+
+/* Take an id header: Idempotency-Key wins over X-Request-Id; a repeated
+ * or invalid one makes the request a 400. */
+static void take_id(struct http_req *r, int from)
+{
+    if ((r->id_seen & from) || !http_id_ok(r->value, r->value_len))
+        r->id_bad = 1;
+    r->id_seen |= from;
+    if (r->id_bad || from < r->id_from)
+        return;
+    memcpy(r->id, r->value, r->value_len);
+    r->id[r->value_len] = '\0';
+    r->id_len = r->value_len;
+    r->id_from = from;
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+    struct http_req *r = REQ(p);
+
+    if (r->which == H_REQUEST_ID) {
+        take_id(r, 1);
+    } else if (r->which == H_IDEMPOTENCY_KEY) {
+        take_id(r, 2);
+    } else if (r->which == H_ACCEPT) {
+        size_t n = r->value_len < HTTP_VALUE_MAX ? r->value_len
+                                                 : HTTP_VALUE_MAX;
+
+        r->value[n] = '\0';
+        if (strstr(r->value, "application/json") != NULL)
+            r->json = 1;
+    }
+    r->which = H_OTHER;
+    return 0;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+    struct http_req *r = REQ(p);
+
+    r->method = llhttp_get_method(p);
+    r->http10 = p->http_major == 1 && p->http_minor == 0;
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > HTTP_BODY_MAX)
+        return fail(r, 413);
+    return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n)
+{
+    struct http_req *r = REQ(p);
+
+    (void)at;
+    r->body_len += n;
+    return r->body_len > HTTP_BODY_MAX ? fail(r, 413) : 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    struct http_req *r = REQ(p);
+
+    r->keepalive = llhttp_should_keep_alive(p);
+    return HPE_PAUSED;
+}
+
+void http_init(struct http_req *r)
+{
+    if (settings.on_message_complete == NULL) {
+        llhttp_settings_init(&settings);
+        settings.on_message_begin = on_message_begin;
+        settings.on_url = on_url;
+        settings.on_header_field = on_header_field;
+        settings.on_header_field_complete = on_header_field_complete;
+        settings.on_header_value = on_header_value;
+        settings.on_header_value_complete = on_header_value_complete;
+        settings.on_headers_complete = on_headers_complete;
+        settings.on_body = on_body;
+        settings.on_message_complete = on_message_complete;
+    }
+    memset(r, 0, sizeof(*r));
+    llhttp_init(&r->parser, HTTP_REQUEST, &settings);
+    r->parser.data = r;
+}
+
+enum http_result http_feed(struct http_req *r, const char *data, size_t len,
+                           size_t *used)
+{
+    llhttp_errno_t e = llhttp_execute(&r->parser, data, len);
+
+    if (e == HPE_OK) {
+        *used = len;
+        return HTTP_MORE;
+    }
+    if (e == HPE_PAUSED) {
+        *used = (size_t)(llhttp_get_error_pos(&r->parser) - data);
+        return HTTP_DONE;
+    }
+    *used = len;
+    if (r->status == 0)
+        r->status = e == HPE_INVALID_VERSION ? 505 : 400;
+    r->keepalive = 0;
+    return HTTP_BAD;
+}
+
+void http_next(struct http_req *r)
+{
+    r->busy = 0;
+    llhttp_resume(&r->parser);
+}
+
+enum http_action http_plan(const struct http_req *r, int *status)
+{
+    const char *path = r->path;
+    size_t n = r->path_len;
+
+    *status = 200;
+    if (n == 1 && path[0] == '/') {
+        if (r->method != HTTP_GET)
+            return *status = 405, ACT_REPLY;
+        if (r->id_bad)
+            return *status = 400, ACT_REPLY;
+        return ACT_HIT;
+    }
+    if (n > HTTP_PATH_MAX)
+        return *status = 404, ACT_REPLY;
+    if ((n == 5 && memcmp(path, "/hits", 5) == 0) ||
+        (n == 8 && memcmp(path, "/healthz", 8) == 0) ||
+        (n == 7 && memcmp(path, "/readyz", 7) == 0)) {
+        if (r->method != HTTP_GET)
+            return *status = 405, ACT_REPLY;
+        if (path[1] == 'h' && path[2] == 'i')
+            return ACT_HITS;
+        if (path[1] == 'r')
+            return ACT_READY;
+        return ACT_REPLY; /* /healthz: we are alive to say so */
+    }
+    return *status = 404, ACT_REPLY;
+}
+
+int http_id_ok(const char *s, size_t len)
+{
+    if (len < 1 || len > HTTP_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
+              c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+void http_set_date(time_t now)
+{
+    struct tm tm;
+
+    if (now == date_now)
+        return;
+    date_now = now;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Error";
+    }
+}
+
+/* The status line and the headers every response has, up to the headers
+ * particular to it; the caller ends the head with "\r\n". */
+static void head(struct buf *b, const struct http_req *r, int status,
+                 const char *type, size_t length)
+{
+    buf_puts(b, "HTTP/1.1 ");
+    buf_putll(b, status);
+    buf_puts(b, " ");
+    buf_puts(b, reason(status));
+    buf_puts(b, "\r\nDate: ");
+    buf_puts(b, date);
+    buf_puts(b, "\r\nContent-Type: ");
+    buf_puts(b, type);
+    buf_puts(b, "\r\nContent-Length: ");
+    buf_putll(b, (long long)length);
+    buf_puts(b, "\r\nCache-Control: no-store\r\n");
+    if (!r->keepalive)
+        buf_puts(b, "Connection: close\r\n");
+    else if (r->http10)
+        buf_puts(b, "Connection: keep-alive\r\n");
+}
+
+void http_reply_hit(struct buf *b, const struct http_req *r,
+                    const char *worker, long long n)
+{
+    char body[160];
+    int len;
+
+    if (r->json)
+        len = snprintf(body, sizeof(body),
+                       "{\"worker\":\"%s\",\"hits\":%lld}\n", worker, n);
+    else
+        len = snprintf(body, sizeof(body),
+                       "Hello World! I am %s, seen %lld times.\n", worker, n);
+    co_assert(len > 0 && (size_t)len < sizeof(body));
+    head(b, r, 200,
+         r->json ? "application/json" : "text/plain; charset=utf-8",
+         (size_t)len);
+    buf_puts(b, "X-Hits: ");
+    buf_putll(b, n);
+    buf_puts(b, "\r\nX-Worker: ");
+    buf_puts(b, worker);
+    buf_puts(b, "\r\n\r\n");
+    buf_put(b, body, (size_t)len);
+}
+
+void http_reply_json(struct buf *b, const struct http_req *r,
+                     const char *json, size_t len)
+{
+    head(b, r, 200, "application/json", len + 1);
+    buf_puts(b, "\r\n");
+    buf_put(b, json, len);
+    buf_puts(b, "\n");
+}
+
+void http_reply_status(struct buf *b, const struct http_req *r, int status)
+{
+    const char *text = status == 200 ? "ok" : reason(status);
+    size_t len = strlen(text) + 1;
+
+    head(b, r, status, "text/plain; charset=utf-8", len);
+    if (status == 405)
+        buf_puts(b, "Allow: GET\r\n");
+    if (status == 503)
+        buf_puts(b, "Retry-After: 1\r\n");
+    buf_puts(b, "\r\n");
+    buf_puts(b, text);
+    buf_puts(b, "\n");
+}

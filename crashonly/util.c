@@ -1,0 +1,108 @@
+/* util.c: logging, assertions, allocation and byte buffers. */
+#include "util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void vlog(const char *fmt, va_list ap)
+{
+    char line[1024];
+    int saved = errno;
+    int n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+
+    if (n < 0)
+        n = 0;
+    if ((size_t)n > sizeof(line) - 2)
+        n = sizeof(line) - 2;
+    line[n++] = '\n';
+    if (write(STDERR_FILENO, line, (size_t)n) < 0) {
+        /* Nowhere left to say it. */
+    }
+    errno = saved;
+}
+
+void log_line(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(fmt, ap);
+    va_end(ap);
+}
+
+void die(int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(fmt, ap);
+    va_end(ap);
+    _exit(code);
+}
+
+void co_assert_fail(const char *expr, const char *file, int line)
+{
+    log_line("level=fatal event=assert file=%s line=%d expr=\"%s\"", file,
+             line, expr);
+    abort();
+}
+
+void *xmalloc(size_t size)
+{
+    void *p = malloc(size);
+
+    if (p == NULL) {
+        log_line("level=fatal event=oom size=%zu", size);
+        abort();
+    }
+    return p;
+}
+
+void *xrealloc(void *p, size_t size)
+{
+    p = realloc(p, size);
+    if (p == NULL) {
+        log_line("level=fatal event=oom size=%zu", size);
+        abort();
+    }
+    return p;
+}
+
+void buf_put(struct buf *b, const char *s, size_t len)
+{
+    if (b->len + len > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+
+        while (cap < b->len + len)
+            cap *= 2;
+        b->p = xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, len);
+    b->len += len;
+}
+
+void buf_puts(struct buf *b, const char *s)
+{
+    buf_put(b, s, strlen(s));
+}
+
+void buf_putll(struct buf *b, long long v)
+{
+    char tmp[24];
+    char *p = tmp + sizeof(tmp);
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+                                 : (unsigned long long)v;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    buf_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
