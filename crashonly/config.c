@@ -70,10 +70,10 @@ static int decode(const char *s, size_t n, char *out, size_t outlen)
     return 0;
 }
 
-#define FAIL(...)                            \
-    do {                                     \
-        snprintf(err, errlen, __VA_ARGS__); \
-        return -1;                           \
+#define FAIL(...)                                                              \
+    do {                                                                       \
+        snprintf(err, errlen, __VA_ARGS__);                                    \
+        return -1;                                                             \
     } while (0)
 
 int config_parse_url(const char *s, struct redis_url *u, char *err,
@@ -158,8 +158,8 @@ void config_url_safe(const struct redis_url *u, char *out, size_t outlen)
     int v6 = strchr(u->host, ':') != NULL;
 
     snprintf(out, outlen, "redis://%s%s%s%s%s:%d/%d", u->user,
-             u->pass[0] ? ":***@" : "", v6 ? "[" : "", u->host,
-             v6 ? "]" : "", u->port, u->db);
+             u->pass[0] ? ":***@" : "", v6 ? "[" : "", u->host, v6 ? "]" : "",
+             u->port, u->db);
 }
 
 /* Read one integer variable; a missing or empty one keeps the default. */
@@ -171,8 +171,8 @@ static int env_int(const char *name, long min, long max, int *out, char *err,
     if (v == NULL || *v == '\0')
         return 0;
     if (config_parse_int(v, min, max, out) < 0)
-        FAIL("%s: '%.40s' is not a whole number from %ld to %ld", name, v,
-             min, max);
+        FAIL("%s: '%.40s' is not a whole number from %ld to %ld", name, v, min,
+             max);
     return 0;
 }
 
@@ -195,8 +195,8 @@ int config_load(struct config *c, char *err, size_t errlen)
                 errlen) < 0 ||
         env_int("IDLE_TIMEOUT_MS", 100, 3600000, &c->idle_timeout_ms, err,
                 errlen) < 0 ||
-        env_int("HEADER_TIMEOUT_MS", 100, 600000, &c->header_timeout_ms,
-                err, errlen) < 0 ||
+        env_int("HEADER_TIMEOUT_MS", 100, 600000, &c->header_timeout_ms, err,
+                errlen) < 0 ||
         env_int("MAX_CONNS", 1, 1000000, &c->max_conns, err, errlen) < 0)
         return -1;
 

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 #define CONFIG_NAME_MAX 64  /* WORKER_NAME length */
-#define CONFIG_ERR_MAX 160  /* room for one error line */
+#define CONFIG_ERR_MAX  160 /* room for one error line */
 
 struct redis_url {
     char host[256]; /* name or address, IPv6 without brackets */
@@ -16,15 +16,15 @@ struct redis_url {
 };
 
 struct config {
-    char bind[256];                  /* BIND: address to listen on */
-    int port;                        /* PORT */
+    char bind[256];                   /* BIND: address to listen on */
+    int port;                         /* PORT */
     char worker[CONFIG_NAME_MAX + 1]; /* WORKER_NAME, default the hostname */
-    struct redis_url redis;          /* REDIS_URL */
-    int dedupe_seconds;   /* DEDUPE_SECONDS: how long an id is remembered */
-    int redis_timeout_ms; /* REDIS_TIMEOUT_MS: slower than this is a crash */
-    int idle_timeout_ms;  /* IDLE_TIMEOUT_MS: keep-alive between requests */
+    struct redis_url redis;           /* REDIS_URL */
+    int dedupe_seconds;    /* DEDUPE_SECONDS: how long an id is remembered */
+    int redis_timeout_ms;  /* REDIS_TIMEOUT_MS: slower than this is a crash */
+    int idle_timeout_ms;   /* IDLE_TIMEOUT_MS: keep-alive between requests */
     int header_timeout_ms; /* HEADER_TIMEOUT_MS: to receive one request */
-    int max_conns;        /* MAX_CONNS: clients past this get 503 */
+    int max_conns;         /* MAX_CONNS: clients past this get 503 */
 };
 
 /* Fill c from the environment. Returns 0, or -1 with one line in err. */

@@ -6,7 +6,6 @@
 #include "util.h"
 
 #include <errno.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,11 +14,11 @@
 #define READ_SIZE 16384 /* one read(2), shared by all connections */
 
 struct conn {
-    ev_io io;          /* the socket: EV_READ, or EV_WRITE while out waits */
-    ev_timer timer;    /* the deadline of the current state */
-    int fd;            /* -1 once closed */
-    int asked;         /* the http_action a Redis reply is due for, or -1 */
-    int close_after;   /* close once out is written */
+    ev_io io;        /* the socket: EV_READ, or EV_WRITE while out waits */
+    ev_timer timer;  /* the deadline of the current state */
+    int fd;          /* -1 once closed */
+    int asked;       /* the http_action a Redis reply is due for, or -1 */
+    int close_after; /* close once out is written */
     struct http_req req;
     struct buf in;     /* input after a request that waits for Redis */
     struct buf out;    /* responses not yet written */
@@ -32,9 +31,6 @@ static const struct config *cfg;
 static char rbuf[READ_SIZE];
 static unsigned open_conns;
 static struct conn *dead; /* closed, to be freed by conn_reap() */
-
-#define CONN_OF(w, field) \
-    ((struct conn *)(void *)((char *)(w) - offsetof(struct conn, field)))
 
 void conn_setup(struct ev_loop *l, const struct config *c)
 {
@@ -99,8 +95,8 @@ static void watch(struct conn *c, int events)
 static int flush(struct conn *c)
 {
     while (c->out_off < c->out.len) {
-        ssize_t n = send(c->fd, c->out.p + c->out_off,
-                         c->out.len - c->out_off, MSG_NOSIGNAL);
+        ssize_t n = send(c->fd, c->out.p + c->out_off, c->out.len - c->out_off,
+                         MSG_NOSIGNAL);
 
         if (n > 0) {
             c->out_off += (size_t)n;
@@ -220,7 +216,7 @@ void conn_reply(void *privdata, long long n, const char *str, size_t len)
 
 static void on_io(struct ev_loop *l, ev_io *w, int revents)
 {
-    struct conn *c = CONN_OF(w, io);
+    struct conn *c = w->data;
     ssize_t n;
 
     (void)l;
@@ -231,8 +227,8 @@ static void on_io(struct ev_loop *l, ev_io *w, int revents)
     n = recv(c->fd, rbuf, sizeof(rbuf), 0);
     if (n > 0)
         consume(c, rbuf, (size_t)n);
-    else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
-                        errno != EINTR))
+    else if (n == 0 ||
+             (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
         conn_close(c); /* closed by the client, or reset */
 }
 
@@ -240,7 +236,7 @@ static void on_timer(struct ev_loop *l, ev_timer *w, int revents)
 {
     (void)l;
     (void)revents;
-    conn_close(CONN_OF(w, timer));
+    conn_close(w->data);
 }
 
 void conn_open(int fd)
@@ -252,8 +248,10 @@ void conn_open(int fd)
     c->asked = -1;
     http_init(&c->req);
     ev_io_init(&c->io, on_io, fd, EV_READ);
+    c->io.data = c;
     ev_io_start(loop, &c->io);
     ev_init(&c->timer, on_timer);
+    c->timer.data = c;
     deadline(c, cfg->idle_timeout_ms);
     open_conns++;
 }

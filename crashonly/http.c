@@ -129,8 +129,8 @@ static int on_header_value_complete(llhttp_t *p)
     } else if (r->which == H_IDEMPOTENCY_KEY) {
         take_id(r, 2);
     } else if (r->which == H_ACCEPT) {
-        size_t n = r->value_len < HTTP_VALUE_MAX ? r->value_len
-                                                 : HTTP_VALUE_MAX;
+        size_t n =
+            r->value_len < HTTP_VALUE_MAX ? r->value_len : HTTP_VALUE_MAX;
 
         r->value[n] = '\0';
         if (strstr(r->value, "application/json") != NULL)
@@ -271,16 +271,26 @@ void http_set_date(time_t now)
 static const char *reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 431: return "Request Header Fields Too Large";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Error";
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Error";
     }
 }
 
@@ -306,8 +316,8 @@ static void head(struct buf *b, const struct http_req *r, int status,
         buf_puts(b, "Connection: keep-alive\r\n");
 }
 
-void http_reply_hit(struct buf *b, const struct http_req *r,
-                    const char *worker, long long n)
+void http_reply_hit(struct buf *b, const struct http_req *r, const char *worker,
+                    long long n)
 {
     char body[160];
     int len;
@@ -319,8 +329,7 @@ void http_reply_hit(struct buf *b, const struct http_req *r,
         len = snprintf(body, sizeof(body),
                        "Hello World! I am %s, seen %lld times.\n", worker, n);
     co_assert(len > 0 && (size_t)len < sizeof(body));
-    head(b, r, 200,
-         r->json ? "application/json" : "text/plain; charset=utf-8",
+    head(b, r, 200, r->json ? "application/json" : "text/plain; charset=utf-8",
          (size_t)len);
     buf_puts(b, "X-Hits: ");
     buf_putll(b, n);
@@ -330,8 +339,8 @@ void http_reply_hit(struct buf *b, const struct http_req *r,
     buf_put(b, body, (size_t)len);
 }
 
-void http_reply_json(struct buf *b, const struct http_req *r,
-                     const char *json, size_t len)
+void http_reply_json(struct buf *b, const struct http_req *r, const char *json,
+                     size_t len)
 {
     head(b, r, 200, "application/json", len + 1);
     buf_puts(b, "\r\n");

@@ -9,40 +9,40 @@
 
 #include "util.h"
 
-#define HTTP_PATH_MAX 32      /* longer paths are never ours: 404 */
-#define HTTP_URL_MAX 4096     /* longer: 414 */
-#define HTTP_HEAD_MAX 8192    /* request line and headers: 431 past it */
+#define HTTP_PATH_MAX    32   /* longer paths are never ours: 404 */
+#define HTTP_URL_MAX     4096 /* longer: 414 */
+#define HTTP_HEAD_MAX    8192 /* request line and headers: 431 past it */
 #define HTTP_HEADERS_MAX 64   /* header lines: 431 past it */
-#define HTTP_BODY_MAX 1024    /* we take no bodies: 413 past it */
-#define HTTP_ID_MAX 128       /* Idempotency-Key and X-Request-Id */
-#define HTTP_VALUE_MAX 256    /* the header values we keep */
+#define HTTP_BODY_MAX    1024 /* we take no bodies: 413 past it */
+#define HTTP_ID_MAX      128  /* Idempotency-Key and X-Request-Id */
+#define HTTP_VALUE_MAX   256  /* the header values we keep */
 
 /* One client connection's parser, and what its current request asked. */
 struct http_req {
     llhttp_t parser;
     char path[HTTP_PATH_MAX + 1]; /* path without query, when it fits */
-    size_t path_len;     /* may exceed HTTP_PATH_MAX: then not ours */
-    int query;           /* the path ended at '?' or '#' */
-    int busy;            /* a request has begun and is not answered */
+    size_t path_len;              /* may exceed HTTP_PATH_MAX: then not ours */
+    int query;                    /* the path ended at '?' or '#' */
+    int busy;                     /* a request has begun and is not answered */
     size_t url_len;
-    size_t head_bytes;   /* request line and headers so far */
-    int headers;         /* header lines so far */
+    size_t head_bytes; /* request line and headers so far */
+    int headers;       /* header lines so far */
     size_t body_len;
-    char field[20];      /* current header name, lowercased, cut short */
+    char field[20]; /* current header name, lowercased, cut short */
     size_t field_len;
     char value[HTTP_VALUE_MAX + 1]; /* current header value, if ours */
     size_t value_len;
-    int which;           /* which header value is being read: H_* */
+    int which;                /* which header value is being read: H_* */
     char id[HTTP_ID_MAX + 1]; /* the request id, when there is one */
     size_t id_len;
-    int id_from;         /* 0 none, 1 X-Request-Id, 2 Idempotency-Key */
-    int id_seen;         /* the id headers seen, as id_from bits */
-    int id_bad;          /* an id header was invalid or repeated */
-    int json;            /* Accept names application/json */
-    int method;          /* llhttp_method_t */
-    int keepalive;       /* the connection may carry another request */
-    int http10;          /* HTTP/1.0: keep-alive must be said */
-    int status;          /* an error our callbacks found: 413, 414, 431 */
+    int id_from;   /* 0 none, 1 X-Request-Id, 2 Idempotency-Key */
+    int id_seen;   /* the id headers seen, as id_from bits */
+    int id_bad;    /* an id header was invalid or repeated */
+    int json;      /* Accept names application/json */
+    int method;    /* llhttp_method_t */
+    int keepalive; /* the connection may carry another request */
+    int http10;    /* HTTP/1.0: keep-alive must be said */
+    int status;    /* an error our callbacks found: 413, 414, 431 */
 };
 
 enum http_result {
@@ -78,10 +78,10 @@ int http_id_ok(const char *s, size_t len);
 void http_set_date(time_t now);
 
 /* Append a whole response to b. keepalive 0 adds Connection: close. */
-void http_reply_hit(struct buf *b, const struct http_req *r,
-                    const char *worker, long long n);
-void http_reply_json(struct buf *b, const struct http_req *r,
-                     const char *json, size_t len);
+void http_reply_hit(struct buf *b, const struct http_req *r, const char *worker,
+                    long long n);
+void http_reply_json(struct buf *b, const struct http_req *r, const char *json,
+                     size_t len);
 void http_reply_status(struct buf *b, const struct http_req *r, int status);
 
 #endif

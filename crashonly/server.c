@@ -20,8 +20,8 @@ static const char busy_reply[] =
     "Content-Length: 0\r\nConnection: close\r\n\r\n";
 
 static ev_io acceptor;
-static ev_timer resume;    /* restarts accepting after fd exhaustion */
-static int spare = -1;     /* a descriptor held back to shed with */
+static ev_timer resume; /* restarts accepting after fd exhaustion */
+static int spare = -1;  /* a descriptor held back to shed with */
 static const struct config *cfg;
 
 int server_listen(const struct config *c)
@@ -45,8 +45,10 @@ int server_listen(const struct config *c)
             strerror(errno));
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
-        die(EXIT_SYSCALL, "level=fatal event=bind bind=%s port=%d "
-                          "error=\"%s\"", c->bind, c->port, strerror(errno));
+        die(EXIT_SYSCALL,
+            "level=fatal event=bind bind=%s port=%d "
+            "error=\"%s\"",
+            c->bind, c->port, strerror(errno));
     if (listen(fd, 1024) < 0)
         die(EXIT_SYSCALL, "level=fatal event=listen error=\"%s\"",
             strerror(errno));
@@ -99,8 +101,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            if ((errno == EMFILE || errno == ENFILE) &&
-                shed_one(w->fd) == 0)
+            if ((errno == EMFILE || errno == ENFILE) && shed_one(w->fd) == 0)
                 continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK) {
                 log_line("level=error event=accept error=\"%s\"",

@@ -37,10 +37,10 @@ static const char library[] =
     "redis.register_function{function_name = 'co_hits_1',\n"
     "  callback = hits, flags = {'no-writes'}}\n";
 
-#define KEY_TOTAL "crashonly:hits"
+#define KEY_TOTAL   "crashonly:hits"
 #define KEY_WORKERS "crashonly:workers"
-#define KEY_ID "crashonly:id:"
-#define CMD_MAX 512 /* the longest formatted command, with a 128-byte id */
+#define KEY_ID      "crashonly:id:"
+#define CMD_MAX     512 /* the longest formatted command, with a 128-byte id */
 
 static struct ev_loop *loop;
 static redisAsyncContext *redis;
@@ -96,8 +96,10 @@ static void got(const redisReply *r)
 static void error_reply(const redisReply *r)
 {
     if (strstr(r->str, "Function not found") != NULL)
-        die(EXIT_REDIS_REFUSED, "level=fatal event=redis_function_gone "
-                                "error=\"%s\"", r->str);
+        die(EXIT_REDIS_REFUSED,
+            "level=fatal event=redis_function_gone "
+            "error=\"%s\"",
+            r->str);
     if (ev_now(loop) - last_error_log >= 1.0) {
         last_error_log = ev_now(loop);
         log_line("level=error event=redis_error error=\"%s\"", r->str);
@@ -182,8 +184,8 @@ static void on_watchdog(struct ev_loop *l, ev_timer *w, int revents)
     }
 }
 
-void store_start(struct ev_loop *l, const struct config *c,
-                 void (*ready)(void), store_reply_fn *on_reply)
+void store_start(struct ev_loop *l, const struct config *c, void (*ready)(void),
+                 store_reply_fn *on_reply)
 {
     char secs[16];
     double tick;
@@ -240,8 +242,8 @@ void store_start(struct ev_loop *l, const struct config *c,
                           c->redis.db);
     }
     sent();
-    redisAsyncCommand(redis, on_setup, cmd_function,
-                      "FUNCTION LOAD REPLACE %s", library);
+    redisAsyncCommand(redis, on_setup, cmd_function, "FUNCTION LOAD REPLACE %s",
+                      library);
 
     tick = c->redis_timeout_ms / 4000.0;
     ev_timer_init(&watchdog, on_watchdog, tick, tick);

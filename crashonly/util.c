@@ -46,8 +46,8 @@ void die(int code, const char *fmt, ...)
 
 void co_assert_fail(const char *expr, const char *file, int line)
 {
-    log_line("level=fatal event=assert file=%s line=%d expr=\"%s\"", file,
-             line, expr);
+    log_line("level=fatal event=assert file=%s line=%d expr=\"%s\"", file, line,
+             expr);
     abort();
 }
 
@@ -95,8 +95,8 @@ void buf_putll(struct buf *b, long long v)
 {
     char tmp[24];
     char *p = tmp + sizeof(tmp);
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
-                                 : (unsigned long long)v;
+    unsigned long long u =
+        v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
 
     do {
         *--p = (char)('0' + u % 10);

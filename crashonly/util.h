@@ -18,8 +18,7 @@ enum exit_code {
 };
 
 /* One line on stderr, logfmt-style, written with a single write(2). */
-void log_line(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Log one line, then end the process at once: no atexit, no flushing. */
 void die(int code, const char *fmt, ...)
@@ -27,8 +26,7 @@ void die(int code, const char *fmt, ...)
 
 /* A broken invariant is a bug: log file:line:expression and abort(), in
  * release builds too (redis's serverAssert). */
-#define co_assert(e) \
-    ((e) ? (void)0 : co_assert_fail(#e, __FILE__, __LINE__))
+#define co_assert(e) ((e) ? (void)0 : co_assert_fail(#e, __FILE__, __LINE__))
 void co_assert_fail(const char *expr, const char *file, int line)
     __attribute__((noreturn));
 
