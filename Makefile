@@ -25,7 +25,7 @@ LIB_OBJ = $(filter-out $(B)/obj/main.o,$(OBJ))
 WORKERS ?= 5
 export WORKERS
 
-.PHONY: all deps test up down hits clean
+.PHONY: all deps test up down hits chaos wrk clean
 all: $(B)/crashonly
 
 $(B)/obj/%.o: crashonly/%.c
@@ -60,6 +60,16 @@ down:
 
 hits:
 	@stack/hits
+
+chaos:
+	@stack/deps build run test chaos
+	$(MAKE) all $(B)/hitload
+	chaos/chaos
+
+wrk:
+	@stack/deps build run chaos
+	$(MAKE) all
+	chaos/wrk/run
 
 clean:
 	rm -rf $(B)

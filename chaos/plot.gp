@@ -3,7 +3,8 @@
 # Reads OUT/timeseries.csv (t_ms,answered,retried,failed,p99_us,kills, one
 # row per 100 ms) and writes OUT/plot.png and OUT/plot.svg.
 set datafile separator ','
-stats dir.'/timeseries.csv' every ::1 using ($2*10) nooutput
+set datafile columnheaders
+stats dir.'/timeseries.csv' using ($2*10) nooutput
 top = STATS_max > 0 ? STATS_max * 1.1 : 1
 set key top right
 set xlabel 'time (s)'
@@ -18,14 +19,13 @@ set title 'crashonly under chaos: each red line is a worker SIGKILLed'
 set style line 1 lw 2 lc rgb '#1f77b4'
 set style line 2 lw 1 lc rgb '#2ca02c'
 set style line 3 lw 1 lc rgb '#d62728'
-plot dir.'/timeseries.csv' every ::1 using ($1/1000):($6 > 0 ? top : 1/0) \
-        with impulses ls 3 title 'kill', \
-     '' every ::1 using ($1/1000):($2*10) with lines ls 1 title 'answered/s', \
-     '' every ::1 using ($1/1000):($5/1000) axes x1y2 with lines ls 2 \
-        title 'p99 (ms)'
 set terminal pngcairo size 1000,500
 set output dir.'/plot.png'
-replot
+plot dir.'/timeseries.csv' using ($1/1000):($6 > 0 ? top : 1/0) \
+        with impulses ls 3 title 'kill', \
+     '' using ($1/1000):($2*10) with lines ls 1 title 'answered/s', \
+     '' using ($1/1000):($5/1000) axes x1y2 with lines ls 2 \
+        title 'p99 (ms)'
 set terminal svg size 1000,500
 set output dir.'/plot.svg'
 replot
