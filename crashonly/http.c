@@ -133,7 +133,7 @@ static int on_header_value_complete(llhttp_t *p)
             r->value_len < HTTP_VALUE_MAX ? r->value_len : HTTP_VALUE_MAX;
 
         r->value[n] = '\0';
-        if (strstr(r->value, "application/json") != NULL)
+        if (strcasestr(r->value, "application/json") != NULL)
             r->json = 1;
     }
     r->which = H_OTHER;
