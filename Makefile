@@ -25,7 +25,7 @@ LIB_OBJ = $(filter-out $(B)/obj/main.o,$(OBJ))
 WORKERS ?= 5
 export WORKERS
 
-.PHONY: all deps test up down hits chaos wrk clean
+.PHONY: all deps test up down hits chaos wrk fuzz clean
 all: $(B)/crashonly
 
 $(B)/obj/%.o: crashonly/%.c
@@ -70,6 +70,21 @@ wrk:
 	@stack/deps build run chaos
 	$(MAKE) all
 	chaos/wrk/run
+
+# libFuzzer over the request path (tests/fuzz/http.c), FUZZ_SECONDS long.
+FUZZ_SECONDS ?= 60
+$(B)/fuzz-http: tests/fuzz/http.c crashonly/http.c crashonly/util.c
+	@mkdir -p $(@D)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) \
+		-fsanitize=fuzzer,address,undefined -Icrashonly $(PKG_CFLAGS) \
+		-o $@ $^ $(shell pkg-config --libs libllhttp 2>/dev/null)
+
+fuzz:
+	@stack/deps build fuzz
+	$(MAKE) $(B)/fuzz-http
+	@mkdir -p $(B)/fuzz-corpus
+	$(B)/fuzz-http -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		$(B)/fuzz-corpus tests/fuzz/corpus
 
 clean:
 	rm -rf $(B)
