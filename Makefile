@@ -28,11 +28,18 @@ export WORKERS
 .PHONY: all deps test up down hits chaos wrk fuzz clean
 all: $(B)/crashonly
 
-$(B)/obj/%.o: crashonly/%.c
+# Objects are rebuilt when the flags change (SANITIZE=, CI=true).
+$(B)/flags: FORCE
+	@mkdir -p $(B)
+	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $@ || \
+		echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' >$@
+FORCE:
+
+$(B)/obj/%.o: crashonly/%.c $(B)/flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/obj/test_%.o: tests/%.c
+$(B)/obj/test_%.o: tests/%.c $(B)/flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Icrashonly -c -o $@ $<
 
