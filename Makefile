@@ -25,7 +25,7 @@ LIB_OBJ = $(filter-out $(B)/obj/main.o,$(OBJ))
 WORKERS ?= 5
 export WORKERS
 
-.PHONY: all deps test up down hits chaos wrk fuzz clean
+.PHONY: all deps test up down hits chaos wrk bench fuzz clean
 all: $(B)/crashonly
 
 # Objects are rebuilt when the flags change (SANITIZE=, CI=true).
@@ -77,6 +77,11 @@ wrk:
 	@stack/deps build run chaos
 	$(MAKE) all
 	chaos/wrk/run
+
+bench:
+	@stack/deps build run chaos bench
+	$(MAKE) all
+	bench/run
 
 # libFuzzer over the request path (tests/fuzz/http.c), FUZZ_SECONDS long.
 FUZZ_SECONDS ?= 60
