@@ -1,0 +1,76 @@
+#!/usr/bin/perl
+# table: turn bench/run's measurements into the table, the ratios against
+# their targets, OUT/results.json, OUT/table.md and OUT/plot.png.
+# usage: bench/table.pl RESULTS.jsonl OUT   (exit 0; misses are reported)
+use strict;
+use warnings;
+use JSON::PP;
+
+my ($in, $out) = @ARGV;
+my %r;
+open(my $f, '<', $in) or die "table: $in: $!\n";
+while (<$f>) { my $j = decode_json($_); $r{ $j->{name} } = $j }
+close $f;
+
+sub rps { $r{ $_[0] } ? $r{ $_[0] }{rps} : undef }
+sub ratio { my ($a, $b) = (rps($_[0]), rps($_[1])); defined $a && $b ? $a / $b : undef }
+
+my @rows = map { [$_, rps($_), $r{$_}{p99_us}] } grep { $r{$_} && defined $r{$_}{rps} }
+    qw(nginx_return_200 worker_plain worker_ids webdis flask_gunicorn
+       redis_incr_p1 redis_incr_p16 proxy_return_200 stack stack_chaos);
+my $rss = $r{worker_rss} // {};
+my @targets = (
+    ['worker direct / nginx return 200', ratio(qw(worker_plain nginx_return_200)), '>=', 1.0],
+    ['worker direct / webdis', ratio(qw(worker_plain webdis)), '>=', 2.0],
+    ['worker direct / Flask design', ratio(qw(worker_plain flask_gunicorn)), '>=', 20.0],
+    ['exactly-once path / plain count', ratio(qw(worker_ids worker_plain)), '>=', 0.8],
+    ['full stack / nginx to return 200', ratio(qw(stack proxy_return_200)), '>=', 0.9],
+    ['stack under chaos / without', ratio(qw(stack_chaos stack)), '>=', 0.9],
+    ['p99 under chaos / without', $r{stack_chaos} && $r{stack} && $r{stack}{p99_us}
+        ? $r{stack_chaos}{p99_us} / $r{stack}{p99_us} : undef, '<=', 2.0],
+    ['worker RSS at 1,000 connections (MB)', defined $rss->{at_1000_conns_kb}
+        ? $rss->{at_1000_conns_kb} / 1024 : undef, '<', 5.0],
+    ['worker RSS growth over ' . ($rss->{requests} // 0) . ' requests (MB)',
+        defined $rss->{after_kb} ? ($rss->{after_kb} - $rss->{before_kb}) / 1024 : undef,
+        '<', 1.0],
+);
+
+my $md = "| server | req/s | p99 (ms) |\n|---|---:|---:|\n";
+$md .= sprintf "| %s | %.0f | %s |\n", $_->[0], $_->[1],
+    defined $_->[2] ? sprintf('%.2f', $_->[2] / 1000) : '' for @rows;
+$md .= "\n| target | measured | wanted | |\n|---|---:|---:|---|\n";
+my @verdicts;
+for (@targets) {
+    my ($name, $v, $op, $want) = @$_;
+    my $ok = !defined $v ? undef
+        : $op eq '>=' ? $v >= $want : $op eq '<=' ? $v <= $want : $v < $want;
+    push @verdicts, { name => $name, measured => $v, op => $op, wanted => $want,
+        met => defined $ok ? ($ok ? JSON::PP::true : JSON::PP::false) : undef };
+    $md .= sprintf "| %s | %s | %s %s | %s |\n", $name,
+        defined $v ? sprintf('%.2f', $v) : 'not measured', $op, $want,
+        !defined $ok ? '' : $ok ? 'met' : '**missed**';
+}
+$md .= "\n";
+for my $k (qw(exec_to_serving kill_to_serving)) {
+    $md .= sprintf "- %s: median %.2f ms, max %.2f ms\n", $k =~ s/_/ /gr,
+        $r{$k}{median_ms}, $r{$k}{max_ms} if $r{$k};
+}
+$md .= sprintf "- instructions per request (callgrind): %d plain, %d with an id\n",
+    $r{instructions_plain}{per_request}, $r{instructions_ids}{per_request}
+    if $r{instructions_plain} && $r{instructions_ids};
+$md .= sprintf "- worker RSS: %d kB at 1 connection, %d kB at 1,000\n",
+    $rss->{at_1_conn_kb}, $rss->{at_1000_conns_kb} if defined $rss->{at_1_conn_kb};
+print $md;
+
+write_file("$out/table.md", $md);
+write_file("$out/results.json", JSON::PP->new->canonical->pretty->encode(
+    { measurements => \%r, targets => \@verdicts }));
+write_file("$out/rps.dat", join '', map { sprintf "\"%s\" %.0f\n", $_->[0] =~ s/_/ /gr, $_->[1] } @rows);
+system('gnuplot', '-e', "set terminal pngcairo size 1000,500; set output '$out/plot.png';"
+    . "set style fill solid 0.8; set boxwidth 0.7; set xtics rotate by -30;"
+    . "set ylabel 'requests/s'; set logscale y; set grid ytics; unset key;"
+    . "set title 'make bench: requests/s (log scale), one run on one machine';"
+    . "plot '$out/rps.dat' using 0:2:xtic(1) with boxes lc rgb '#1f77b4'") == 0
+    or warn "table: gnuplot failed\n";
+
+sub write_file { open(my $o, '>', $_[0]) or die "table: $_[0]: $!\n"; print $o $_[1]; close $o }
