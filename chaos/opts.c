@@ -80,8 +80,7 @@ static int bad(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* A whole decimal integer in [min, max]. Returns 0 or -1. */
-static int parse_ll(const char *s, long long min, long long max,
-                    long long *out)
+static int parse_ll(const char *s, long long min, long long max, long long *out)
 {
     char *end;
     long long v;
@@ -112,8 +111,7 @@ static int parse_pos(const char *s, double max, double *out)
 
     errno = 0;
     v = strtod(s, &end);
-    if (errno || end == s || *end != '\0' || !isfinite(v) || v <= 0 ||
-        v > max)
+    if (errno || end == s || *end != '\0' || !isfinite(v) || v <= 0 || v > max)
         return -1;
     *out = v;
     return 0;
@@ -139,8 +137,7 @@ static int run_ok(const char *s)
 }
 
 /* Split http://host[:port][/path] into o. Returns 0, or -1 with err. */
-static int parse_url(struct opts *o, const char *url, char *err,
-                     size_t errlen)
+static int parse_url(struct opts *o, const char *url, char *err, size_t errlen)
 {
     const char *p = url, *host, *hend, *path;
     size_t n;
@@ -185,8 +182,7 @@ static int parse_url(struct opts *o, const char *url, char *err,
         return bad(err, errlen, "bad path in the URL: %s", url);
     if (strlen(path) > OPTS_PATH_MAX)
         return bad(err, errlen, "the URL's path is too long");
-    snprintf(o->path, sizeof(o->path), "%s%s", *path == '/' ? "" : "/",
-             path);
+    snprintf(o->path, sizeof(o->path), "%s%s", *path == '/' ? "" : "/", path);
     snprintf(o->authority, sizeof(o->authority),
              strchr(o->host, ':') ? "[%s]%s%s" : "%s%s%s", o->host,
              strcmp(o->port, "80") ? ":" : "",
@@ -194,8 +190,7 @@ static int parse_url(struct opts *o, const char *url, char *err,
     return 0;
 }
 
-int opts_parse(struct opts *o, int argc, char **argv, char *err,
-               size_t errlen)
+int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 {
     int ch;
 
@@ -271,11 +266,13 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err,
                        optarg);
     }
     if (optind != argc - 1)
-        return bad(err, errlen, "give one URL, e.g. http://127.0.0.1:8080/ "
-                                "(try --help)");
+        return bad(err, errlen,
+                   "give one URL, e.g. http://127.0.0.1:8080/ "
+                   "(try --help)");
     if (o->duration_s <= 0)
-        return bad(err, errlen, "-d SECONDS is required: every run is "
-                                "bounded in time");
+        return bad(err, errlen,
+                   "-d SECONDS is required: every run is "
+                   "bounded in time");
     return parse_url(o, argv[optind], err, errlen);
 }
 

@@ -5,20 +5,20 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#define OPTS_ERR_MAX    200  /* room for one error line */
-#define OPTS_RUN_MAX    100  /* run id: the key <run>-<seq> stays <= 128 */
-#define OPTS_HOST_MAX   255  /* host as written in the URL, no brackets */
-#define OPTS_PATH_MAX   1024 /* path and query of the URL */
-#define OPTS_CONNS_MAX  10000
+#define OPTS_ERR_MAX      200     /* room for one error line */
+#define OPTS_RUN_MAX      100     /* run id: the key <run>-<seq> stays <= 128 */
+#define OPTS_HOST_MAX     255     /* host as written in the URL, no brackets */
+#define OPTS_PATH_MAX     1024    /* path and query of the URL */
+#define OPTS_CONNS_MAX    10000   /* -c: within one process's descriptors */
 #define OPTS_DURATION_MAX 86400.0 /* one day: every run is bounded */
-#define OPTS_RATE_MAX   10000000.0
-#define BACKOFF_MAX_MS  500 /* the cap on the doubling backoff */
+#define OPTS_RATE_MAX     10000000.0 /* -R: far past what loopback takes */
+#define BACKOFF_MAX_MS    500        /* the cap on the doubling backoff */
 
 struct opts {
     char host[OPTS_HOST_MAX + 1];      /* URL host, IPv6 without brackets */
     char port[8];                      /* URL port, "80" by default */
     char authority[OPTS_HOST_MAX + 9]; /* the Host header: host[:port] */
-    char path[OPTS_PATH_MAX + 1];      /* request target, "/" by default */
+    char path[OPTS_PATH_MAX + 2];      /* request target, "/" by default */
     struct sockaddr_storage addr;      /* the target, resolved once */
     socklen_t addrlen;
     int connections;    /* -c: connections in closed loop, the cap in open */
@@ -33,15 +33,14 @@ struct opts {
     const char *summary;        /* --summary: JSON path, or NULL */
     const char *series;         /* --series: CSV path, or NULL */
     const char *status;         /* --status: live status path, or NULL */
-    int allow_any;         /* --allow-host: any host may be the target */
-    const char *allow_host; /* --allow-host=HOST: that host may be */
+    int allow_any;              /* --allow-host: any host may be the target */
+    const char *allow_host;     /* --allow-host=HOST: that host may be */
 };
 
 /* Fill o from argv. Returns 0; 1 when --help or --version printed and the
  * process should exit 0; -1 with one line in err (a usage error). The
  * strings o points to are argv's. */
-int opts_parse(struct opts *o, int argc, char **argv, char *err,
-               size_t errlen);
+int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen);
 
 /* Resolve o->host:o->port into o->addr and check it is a target we may
  * load: loopback, unless --allow-host. Returns 0, or -1 with err. */

@@ -1,0 +1,63 @@
+/* stats.h: what a run counted: totals, a log-linear latency histogram with
+ * two significant digits, and the 100 ms series written as the run goes. */
+#ifndef HITLOAD_STATS_H
+#define HITLOAD_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* Values 0-99 have a bucket each; above, each decade [10^e, 10^(e+1)),
+ * e = 2..9, has 90 buckets of its two leading digits. Larger values (over
+ * 2.7 hours in microseconds) land in the last bucket. */
+#define HIST_DECADES 8
+#define HIST_BUCKETS (100 + 90 * HIST_DECADES)
+#define SERIES_MS    100 /* the series' window */
+
+struct hist {
+    uint64_t n[HIST_BUCKETS]; /* samples per bucket */
+    uint64_t count;           /* samples in all */
+    uint64_t sum;             /* their sum, for the mean */
+    uint64_t max;             /* the largest, exact */
+};
+
+/* How attempts fail; the order of the summary's "errors" object. */
+enum fail_kind {
+    FAIL_CONNECT, /* connect(2) refused or failed */
+    FAIL_RESET,   /* reset, EOF or garbage before a whole response */
+    FAIL_TIMEOUT, /* no whole response within --timeout-ms */
+    FAIL_5XX,     /* an answer 500-599 */
+    FAIL_KINDS
+};
+
+struct stats {
+    long long attempted;          /* requests started */
+    long long acknowledged;       /* final 200 with an X-Hits */
+    long long indeterminate;      /* final status 0: never answered */
+    long long rejected;           /* final answers that are not acknowledged */
+    long long retries;            /* attempts after a request's first */
+    long long errors[FAIL_KINDS]; /* failed attempts, by kind */
+    struct hist latency;          /* answered requests, us from intended send */
+};
+
+extern struct stats stats;
+
+void hist_add(struct hist *h, uint64_t v);
+/* The highest value of the bucket that holds quantile q (0..1), capped by
+ * the maximum; 0 when empty. */
+uint64_t hist_quantile(const struct hist *h, double q);
+/* The highest value bucket i holds. */
+uint64_t hist_upper(int i);
+
+/* Start the series in f (NULL: no series) at time t0_us. */
+void stats_series_open(FILE *f, uint64_t t0_us);
+/* Events, at time now_us (monotonic, as t0_us): */
+void stats_failed(enum fail_kind k, uint64_t now_us);
+void stats_retry(uint64_t now_us);
+/* A request ended: status 0 for never answered, hits -1 for none. */
+void stats_finished(int status, long long hits, uint64_t latency_us,
+                    uint64_t now_us);
+/* Write the series' windows that ended before now_us; with final set, the
+ * current one too, then flush. */
+void stats_series_tick(uint64_t now_us, int final);
+
+#endif

@@ -1,0 +1,174 @@
+#!/usr/bin/perl
+# hitload.t: build/hitload against a real local stack (stack/up in a temp
+# dir, free ports): a short closed-loop and open-loop run whose ledger has
+# one line a request, unique keys and distinct numbers, and whose summary
+# agrees with it and with /hits; then the runs it must refuse or record as
+# failures (a host off loopback, no -d, nobody listening, a 404).
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Crashonly;
+use JSON::PP qw(decode_json);
+use Test::More;
+
+my $top = $Crashonly::TOP;
+my $hitload = "$top/build/hitload";
+plan skip_all => 'no build/hitload: run make' unless -x $hitload;
+plan skip_all => 'no build/crashonly: run make'
+    unless -x "$top/build/crashonly";
+for my $bin (qw(redis-server nginx runsvdir svlogd curl)) {
+    plan skip_all => "$bin is not installed"
+        unless grep { -x "$_/$bin" } split /:/, $ENV{PATH};
+}
+
+my $dir = tmp() . '/hitload';
+mkdir $dir;
+my %env = (STATE => "$dir/stack", PORT => free_port(),
+    REDIS_PORT => free_port(), WORKER_PORT => free_ports(2), WORKERS => 2,
+    WORKER_ENV => '');
+my $envs = join ' ', map { "$_='$env{$_}'" } sort keys %env;
+my $url = "http://127.0.0.1:$env{PORT}/";
+my $tag = "t$$"; # the run ids: $tag$name
+
+my $up = `env $envs '$top/stack/up' 2>&1`;
+my $up_ok = $? == 0;
+END {
+    local $?;
+    system("env $envs '$top/stack/down' >/dev/null 2>&1") if $up_ok;
+}
+ok($up_ok, 'stack/up in a temp dir') or BAIL_OUT("stack/up failed: $up");
+
+sub slurp {
+    open(my $f, '<', $_[0]) or return undef;
+    local $/;
+    return scalar <$f>;
+}
+
+sub total {
+    my ($st, undef, $body) = http_get($env{PORT}, '/hits', {}, 5);
+    return defined $st && $st == 200 ? decode_json($body)->{total} : undef;
+}
+
+# Run hitload with @args and every output in $out/; returns its exit code.
+sub hitload {
+    my ($out, @args) = @_;
+    mkdir $out;
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        open(STDOUT, '>', "$out/stdout") or exit 127;
+        open(STDERR, '>', "$out/stderr") or exit 127;
+        exec $hitload, '--ledger', "$out/ledger.tsv", '--summary',
+            "$out/summary.json", '--series', "$out/series.csv", '--status',
+            "$out/status", @args;
+        exit 127;
+    }
+    waitpid($pid, 0);
+    return $? >> 8;
+}
+
+# The ledger as a list of [key, attempts, status, hits, worker, latency].
+sub ledger {
+    my ($file) = @_;
+    open(my $f, '<', $file) or return [];
+    return [map { chomp; [split /\t/, $_, -1] } <$f>];
+}
+
+# A run that must balance: ledger, summary and /hits tell one story.
+sub balanced_run {
+    my ($name, @args) = @_;
+    my $out = "$dir/$name";
+    my $before = total();
+    is(hitload($out, '--run', "$tag$name", @args, $url), 0,
+        "$name: exits 0") or diag(slurp("$out/stderr"));
+    my $after = total();
+    my $sum = eval { decode_json(slurp("$out/summary.json") // '') };
+    ok($sum, "$name: the summary is JSON") or diag($@);
+    $sum //= {};
+    my $l = ledger("$out/ledger.tsv");
+    my (%keys, %hits);
+    my ($acked, $zero, $dups, $badline) = (0, 0, 0, 0);
+    for (@$l) {
+        my ($key, $att, $st, $h, $w, $lat) = @$_;
+        $badline++ unless @$_ == 6 && $key =~ /^$tag$name-\d+$/ &&
+            $att =~ /^[1-9]\d*$/ && $st =~ /^\d+$/ && $h =~ /^-?\d+$/ &&
+            length $w && $lat =~ /^\d+$/;
+        $keys{$key}++;
+        if ($st == 200 && $h >= 0) {
+            $acked++;
+            $dups++ if $hits{$h}++;
+        }
+        $zero++ if $st == 0;
+    }
+    ok(@$l > 0, "$name: requests were made (" . @$l . ')');
+    is($badline, 0, "$name: every ledger line has six well-formed fields");
+    is(scalar @$l, $sum->{attempted}, "$name: one ledger line a request");
+    is(scalar keys %keys, scalar @$l, "$name: every key is unique");
+    is($acked, $sum->{acknowledged},
+        "$name: acknowledged == ledger lines with 200 and X-Hits");
+    is($zero, $sum->{indeterminate}, "$name: indeterminate == status 0");
+    is($sum->{acknowledged} + $sum->{indeterminate} + $sum->{rejected},
+        $sum->{attempted}, "$name: every request is counted once");
+    is($dups, 0, "$name: no X-Hits value was handed out twice");
+    ok(defined $sum->{latency_us}{p99} && @{ $sum->{histogram} // [] },
+        "$name: latency percentiles and a histogram");
+    my $n = 0;
+    $n += $_->[1] for @{ $sum->{histogram} // [] };
+    is($n, $sum->{acknowledged} + $sum->{rejected},
+        "$name: the histogram holds every answered request");
+    SKIP: {
+        skip "$name: indeterminate requests", 1 if $zero;
+        is($after - $before, $acked, "$name: /hits grew by acknowledged");
+    }
+    my @series = split /\n/, slurp("$out/series.csv") // '';
+    is($series[0], 't_ms,answered,retried,failed,p99_us',
+        "$name: the series' header");
+    my $answered = 0;
+    $answered += (split /,/)[1] for @series[1 .. $#series];
+    is($answered, $acked, "$name: the series' answered add up");
+    like(slurp("$out/status") // '', qr/^\d+\.\d \d+ \d+ \d+ 0 \d+\n$/,
+        "$name: the status line");
+    like(slurp("$out/stdout") // '', qr/^hitload: .* \d+ acknowledged/,
+        "$name: one line on stdout");
+    return $sum;
+}
+
+my $closed = balanced_run('closed', '-c', 8, '-d', 2);
+is($closed->{mode}, 'closed', 'closed: mode');
+ok(!defined $closed->{rate}, 'closed: rate is null');
+my $open = balanced_run('open', '-c', 16, '-R', 300, '-d', 2);
+is($open->{mode}, 'open', 'open: mode');
+is($open->{rate}, 300, 'open: rate');
+ok($open->{attempted} >= 500 && $open->{attempted} <= 601,
+    "open: about 2 s x 300/s started ($open->{attempted})");
+
+# What it must refuse, or record as failed.
+is(hitload("$dir/far", '-d', 1, 'http://192.0.2.1:80/'), 100,
+    'a host off loopback is refused (exit 100)');
+ok(!-e "$dir/far/ledger.tsv", '... before any file is written');
+is(hitload("$dir/nod", $url), 100, 'no -d is refused (exit 100)');
+is(hitload("$dir/badkey", '-d', 1, '--run', 'a b', $url), 100,
+    'a run id that makes a bad key is refused (exit 100)');
+
+my $dead = free_port();
+is(hitload("$dir/refused", '-c', 2, '-d', 0.3, '--attempts', 3,
+        '--backoff-ms', 1, "http://127.0.0.1:$dead/"), 0,
+    'nobody listening: exits 0 all the same');
+my $r = eval { decode_json(slurp("$dir/refused/summary.json")) } // {};
+ok($r->{attempted} > 0 && $r->{indeterminate} == $r->{attempted} &&
+    !$r->{acknowledged}, 'nobody listening: every request indeterminate');
+is($r->{errors}{connect}, 3 * $r->{attempted},
+    'nobody listening: --attempts connects a request');
+is($r->{retries}, 2 * $r->{attempted}, 'nobody listening: retries counted');
+my $rl = ledger("$dir/refused/ledger.tsv");
+is(scalar(grep { $_->[1] == 3 && $_->[2] == 0 && $_->[3] == -1 &&
+    $_->[4] eq '-' } @$rl), scalar @$rl,
+    'nobody listening: ledger lines say 3 attempts, status 0, no hits');
+
+is(hitload("$dir/404", '-c', 2, '-d', 0.5, '-n', 20,
+        "http://127.0.0.1:$env{PORT}/nope"), 0, 'a 404: exits 0');
+$r = eval { decode_json(slurp("$dir/404/summary.json")) } // {};
+is_deeply([@$r{qw(attempted rejected acknowledged retries)}],
+    [20, 20, 0, 0], 'a 404 is final: 20 rejected, no retries (-n 20)');
+
+done_testing();
