@@ -50,10 +50,10 @@ $(B)/unit: $(B)/obj/test_unit.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 deps:
-	@stack/deps build run test
+	@stack/deps build run test chaos
 
 test:
-	@stack/deps build run test
+	@stack/deps build run test chaos
 	$(MAKE) all $(B)/unit
 	prove tests/
 

@@ -1,0 +1,55 @@
+#!/usr/bin/perl
+# make chaos, short and bounded, on a local stack of its own: it passes
+# while workers are SIGKILLed, writes its report, and fails when another
+# writer makes the ledger and the totals disagree. Then make wrk's check.
+use strict;
+use warnings;
+use lib 'tests/lib';
+use Crashonly;
+use JSON::PP;
+use Test::More;
+
+my $state = tmp() . '/stack';
+my %env = (STATE => $state, PORT => free_port(), REDIS_PORT => free_port(),
+    WORKER_PORT => free_ports(3), WORKERS => 3);
+local @ENV{ keys %env } = values %env;
+END { system("$Crashonly::TOP/stack/down >/dev/null 2>&1") if -e "$state/stack.pid" }
+
+is(system('stack/up >/dev/null'), 0, 'a stack of 3 workers is up');
+
+my $out = tmp() . '/run1';
+my $verdict = `DURATION=4 KILL_EVERY=0.5 CONNS=16 OUT=$out chaos/chaos 2>&1`;
+is($? >> 8, 0, 'chaos passes while workers are killed') or diag $verdict;
+like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, [1-9]\d* workers killed, 0 client-visible errors, p99 [\d.]+ ms$/m,
+    'with one verdict line');
+like($verdict, qr/^t=  1s .*workers up \d\/3$/m, 'and a progress line a second');
+for my $f (qw(summary.md results.json timeseries.csv plot.png plot.svg ledger.tsv)) {
+    ok(-s "$out/$f", "the report has $f");
+}
+my $res = eval { decode_json(do { local $/; open(my $f, '<', "$out/results.json") or die; <$f> }) };
+ok($res && $res->{pass} && @{ $res->{kills} } > 0, 'results.json says pass, with the kills');
+ok((grep { defined $_->{recovered_ms} } @{ $res->{kills} // [] }) > 0,
+    'and how long killed workers took to serve again');
+
+# Another writer during the run: hits nobody in the ledger asked for. The
+# checker must call that out, and chaos must fail.
+my $intruder = fork() // die;
+if ($intruder == 0) {
+    my $until = time + 3;
+    http_get($env{PORT}, '/') while time < $until;
+    exit 0;
+}
+$out = tmp() . '/run2';
+$verdict = `DURATION=2 KILL_EVERY=10 CONNS=8 OUT=$out chaos/chaos 2>&1`;
+my $rc = $? >> 8;
+waitpid($intruder, 0);
+is($rc, 1, 'chaos fails when the totals hold hits the ledger did not ask for')
+    or diag $verdict;
+like($verdict, qr/^FAIL .* [1-9]\d* doubled/m, 'and says they were doubled');
+
+my $wrk = `DURATION=2 KILL_EVERY=0.5 CONNS=16 chaos/wrk/run 2>&1`;
+is($? >> 8, 0, 'make wrk: the hit delta is within what wrk did') or diag $wrk;
+like($wrk, qr/^PASS wrk completed \d+ requests \(\d+ 2xx\), \d+ workers killed; hits delta \d+, must lie in \[\d+, \d+\]$/m,
+    'and prints both beside the bound');
+
+done_testing();
