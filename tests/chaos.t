@@ -13,7 +13,8 @@ my $state = tmp() . '/stack';
 my %env = (STATE => $state, PORT => free_port(), REDIS_PORT => free_port(),
     WORKER_PORT => free_ports(3), WORKERS => 3);
 local @ENV{ keys %env } = values %env;
-END { system("$Crashonly::TOP/stack/down >/dev/null 2>&1") if -e "$state/stack.pid" }
+# STATE named here: the 'local' above is undone before END blocks run.
+END { system("STATE='$state' $Crashonly::TOP/stack/down >/dev/null 2>&1") if -e "$state/stack.pid" }
 
 is(system('stack/up >/dev/null'), 0, 'a stack of 3 workers is up');
 

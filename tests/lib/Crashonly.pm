@@ -1,0 +1,287 @@
+# Crashonly.pm: what the .t files share: free loopback ports, a temp dir,
+# real redis-server and worker processes, and HTTP over raw sockets.
+#
+# Every process it starts is remembered, and at exit (END) SIGKILLed by
+# its pid and reaped: never anything else, never by name.
+package Crashonly;
+use strict;
+use warnings;
+use Exporter 'import';
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use POSIX qw(:sys_wait_h _exit);
+use Time::HiRes qw(time sleep);
+
+our @EXPORT = qw(free_port free_ports tmp start_redis redis_cmd start_worker
+  worker_log wait_exit wait_ready http_get raw_request read_response
+  http_conn closed_within status_of);
+
+our $TOP = do { my $d = __FILE__; $d =~ s{/?tests/lib/Crashonly\.pm$}{}; $d || '.' };
+my $BIN = "$TOP/build/crashonly";
+my $TMP = tempdir('crashonly-test-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my %started; # pid => what, for the processes this file started
+my $parent = $$;
+
+sub tmp { $TMP }
+
+# A port nothing listens on now (the kernel's pick).
+sub free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+        Listen => 1, Proto => 'tcp') or die "free_port: $!";
+    my $p = $s->sockport;
+    close $s;
+    return $p;
+}
+
+# n consecutive free ports; returns the first.
+sub free_ports {
+    my ($n) = @_;
+    for (1 .. 200) {
+        my $base = 20000 + int(rand(30000));
+        my @held;
+        for my $p ($base .. $base + $n - 1) {
+            my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                LocalPort => $p, Listen => 1, Proto => 'tcp') or last;
+            push @held, $s;
+        }
+        my $got = @held;
+        close $_ for @held;
+        return $base if $got == $n;
+    }
+    die "free_ports: no $n consecutive free ports";
+}
+
+# fork and exec @cmd with %env added, stdout and stderr to $log.
+sub spawn {
+    my ($what, $log, $env, @cmd) = @_;
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        @ENV{keys %$env} = values %$env;
+        open(STDIN, '<', '/dev/null');
+        open(STDOUT, '>', $log) or _exit(127);
+        open(STDERR, '>&', \*STDOUT) or _exit(127);
+        { no warnings 'exec'; exec { $cmd[0] } @cmd; }
+        _exit(127);
+    }
+    $started{$pid} = $what;
+    return $pid;
+}
+
+# A real redis-server on a free port, persisting nothing. Returns
+# (pid, port) once it answers PING; dies if it does not within 5 s.
+sub start_redis {
+    my (%opt) = @_;
+    my $port = $opt{port} // free_port();
+    my $dir = "$TMP/redis-$port";
+    mkdir $dir;
+    my $pid = spawn('redis-server', "$dir/log", {}, 'redis-server',
+        '--port', $port, '--bind', '127.0.0.1', '--dir', $dir,
+        '--save', '', '--appendonly', 'no', '--daemonize', 'no',
+        @{ $opt{args} // [] });
+    my $until = time + 5;
+    while (time < $until) {
+        my $r = eval { redis_cmd($port, 'PING') };
+        return ($pid, $port) if defined $r && $r eq 'PONG';
+        sleep 0.01;
+    }
+    die "redis-server on port $port did not answer; see $dir/log";
+}
+
+# Send one command to Redis, return its reply: a string, an integer, an
+# array ref, or 'ERR ...' text for an error (prefixed with '-').
+sub redis_cmd {
+    my ($port, @args) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+        Proto => 'tcp', Timeout => 2) or die "redis $port: $!";
+    $s->autoflush(1);
+    $s->sockopt(SO_RCVTIMEO, pack('l!l!', 2, 0)); # a stalled Redis: 2 s
+    print $s '*' . @args . "\r\n",
+        map { '$' . length($_) . "\r\n$_\r\n" } @args;
+    my $r = read_resp($s);
+    close $s;
+    return $r;
+}
+
+sub read_resp {
+    my ($s) = @_;
+    defined(my $line = <$s>) or die "redis: no reply";
+    $line =~ s/\r\n$//;
+    my ($t, $rest) = (substr($line, 0, 1), substr($line, 1));
+    return $rest if $t eq '+' || $t eq ':';
+    return "-$rest" if $t eq '-';
+    if ($t eq '$') {
+        return undef if $rest < 0;
+        read($s, my $data, $rest + 2);
+        return substr($data, 0, $rest);
+    }
+    return [map { read_resp($s) } 1 .. $rest] if $t eq '*';
+    die "redis: cannot read '$line'";
+}
+
+# Start build/crashonly with %env (over this process's environment, with
+# the worker's own variables cleared). -args => [...] adds arguments.
+# Returns the pid; its output goes to worker_log($pid).
+sub start_worker {
+    my (%env) = @_;
+    my $args = delete $env{-args} // [];
+    my %clean = map { $_ => '' } qw(PORT BIND WORKER_NAME REDIS_URL
+      DEDUPE_SECONDS REDIS_TIMEOUT_MS IDLE_TIMEOUT_MS HEADER_TIMEOUT_MS
+      MAX_CONNS);
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        @ENV{keys %clean} = values %clean;
+        @ENV{keys %env} = values %env;
+        open(STDIN, '<', '/dev/null');
+        open(STDOUT, '>', "$TMP/worker-$$.log") or _exit(127);
+        open(STDERR, '>&', \*STDOUT) or _exit(127);
+        { no warnings 'exec'; exec { $BIN } $BIN, @$args; }
+        _exit(127);
+    }
+    $started{$pid} = 'crashonly';
+    return $pid;
+}
+
+sub worker_log {
+    my ($pid) = @_;
+    open(my $f, '<', "$TMP/worker-$pid.log") or return '';
+    local $/;
+    return scalar <$f>;
+}
+
+# Wait up to $timeout s for a process we started to end. Returns its wait
+# status ($?), or undef if it still runs.
+sub wait_exit {
+    my ($pid, $timeout) = @_;
+    my $until = time + ($timeout // 5);
+    while (1) {
+        my $r = waitpid($pid, WNOHANG);
+        if ($r == $pid) {
+            delete $started{$pid};
+            return $?;
+        }
+        return undef if $r < 0 || time >= $until;
+        sleep 0.002;
+    }
+}
+
+# "exit N", "signal N" or "running", for test names and diagnostics.
+sub status_of {
+    my ($st) = @_;
+    return 'running' unless defined $st;
+    return 'signal ' . ($st & 127) if $st & 127;
+    return 'exit ' . ($st >> 8);
+}
+
+# Poll GET /healthz until it is 200; true if it was within $timeout s.
+sub wait_ready {
+    my ($port, $timeout) = @_;
+    my $until = time + ($timeout // 5);
+    while (time < $until) {
+        my ($st) = http_get($port, '/healthz', {}, 1);
+        return 1 if defined $st && $st == 200;
+        sleep 0.005;
+    }
+    return 0;
+}
+
+# A connected socket to 127.0.0.1:$port, or undef.
+sub http_conn {
+    my ($port, $timeout) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+        Proto => 'tcp', Timeout => $timeout // 2) or return undef;
+    $s->autoflush(1);
+    return $s;
+}
+
+# Read bytes into $$buf until it holds $n, or EOF, or the deadline.
+sub fill {
+    my ($s, $buf, $until, $n) = @_;
+    my $rin = '';
+    vec($rin, fileno($s), 1) = 1;
+    while (!defined $n || length($$buf) < $n) {
+        my $left = $until - time;
+        return 0 if $left <= 0 || !select(my $r = $rin, undef, undef, $left);
+        my $got = sysread($s, $$buf, 65536, length $$buf);
+        return 0 unless $got;
+    }
+    return 1;
+}
+
+# Read one response from $s. Returns (status, {lowercased headers}, body),
+# or () on EOF, reset or timeout. $$rest carries bytes read past it.
+sub read_response {
+    my ($s, $timeout, $rest) = @_;
+    my $buf = $rest ? $$rest : '';
+    my $until = time + ($timeout // 5);
+    while ($buf !~ /\r\n\r\n/) {
+        my $before = length $buf;
+        fill($s, \$buf, $until, $before + 1) or return ();
+    }
+    my ($head, $after) = split /\r\n\r\n/, $buf, 2;
+    my ($status_line, @lines) = split /\r\n/, $head;
+    my ($status) = $status_line =~ m{^HTTP/1\.[01] (\d{3}) } or return ();
+    my %h;
+    for (@lines) {
+        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
+        $h{lc $k} = $v;
+    }
+    my $len = $h{'content-length'} // 0;
+    fill($s, \$after, $until, $len) or return () if length($after) < $len;
+    $$rest = substr($after, $len) if $rest;
+    return ($status, \%h, substr($after, 0, $len));
+}
+
+# GET $path on 127.0.0.1:$port on a new connection, closed after.
+# Returns (status, {lowercased headers}, body), or () on any failure.
+sub http_get {
+    my ($port, $path, $headers, $timeout) = @_;
+    my $s = http_conn($port, $timeout) or return ();
+    my $req = "GET $path HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+    $req .= "$_: $headers->{$_}\r\n" for sort keys %{ $headers // {} };
+    syswrite($s, "$req\r\n") or return ();
+    my @r = read_response($s, $timeout);
+    close $s;
+    return @r;
+}
+
+# True when the server closes $s (EOF, or a reset) within $timeout s,
+# with no more bytes before it.
+sub closed_within {
+    my ($s, $timeout) = @_;
+    my $rin = '';
+    vec($rin, fileno($s), 1) = 1;
+    select(my $r = $rin, undef, undef, $timeout // 1) or return 0;
+    my $got = sysread($s, my $buf, 1);
+    return !$got;
+}
+
+# Send $bytes on a new connection; return all that comes back until the
+# server closes it or $timeout s pass ('' if it could not connect).
+sub raw_request {
+    my ($port, $bytes, $timeout) = @_;
+    my $s = http_conn($port) or return '';
+    syswrite($s, $bytes);
+    my $buf = '';
+    fill($s, \$buf, time + ($timeout // 2));
+    close $s;
+    return $buf;
+}
+
+# A test ended by a signal still runs END (like a shell's trap): prove
+# killed with ^C must not leave servers behind. A write to a closed socket
+# fails with EPIPE instead of killing the test. (Handlers, unlike 'IGNORE',
+# are not inherited through exec.)
+$SIG{$_} = sub { exit 128 } for qw(INT TERM HUP);
+$SIG{PIPE} = sub { };
+
+END {
+    if ($$ == $parent) {
+        local $?;
+        for my $pid (keys %started) {
+            kill 'KILL', $pid;
+            waitpid($pid, 0);
+        }
+    }
+}
+
+1;

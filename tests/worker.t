@@ -1,0 +1,307 @@
+#!/usr/bin/perl
+# worker.t: the real worker against a real redis-server, over real HTTP.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Crashonly;
+use JSON::PP qw(decode_json);
+use POSIX qw(:sys_wait_h);
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+my ($redis, $rport) = start_redis();
+my $url = "redis://127.0.0.1:$rport";
+
+# A worker named $name on a free port; returns (pid, port) once it serves.
+sub worker {
+    my ($name, %env) = @_;
+    my $port = free_port();
+    my $pid = start_worker(PORT => $port, BIND => '127.0.0.1',
+        WORKER_NAME => $name, REDIS_URL => $url, %env);
+    wait_ready($port, 5) or BAIL_OUT("worker $name did not start:\n"
+        . worker_log($pid));
+    return ($pid, $port);
+}
+
+sub hits {
+    my ($port) = @_;
+    my ($st, $h, $body) = http_get($port, '/hits');
+    return defined $st && $st == 200 ? decode_json($body) : {};
+}
+
+sub wait_status_is {
+    my ($pid, $timeout, $want, $name) = @_;
+    my $st = wait_exit($pid, $timeout);
+    is(status_of($st), $want, $name);
+    return $st;
+}
+
+# ---- exec to serving ----------------------------------------------------
+{
+    my $port = free_port();
+    my $t0 = time;
+    my $pid = start_worker(PORT => $port, BIND => '127.0.0.1',
+        WORKER_NAME => 'fast', REDIS_URL => $url);
+    my $st;
+    while (time - $t0 < 5) {
+        ($st) = http_get($port, '/healthz', {}, 1);
+        last if defined $st && $st == 200;
+        sleep 0.001;
+    }
+    my $ms = (time - $t0) * 1000;
+    diag(sprintf "exec to first 200 from /healthz: %.1f ms", $ms);
+    is($st, 200, 'fresh worker answers /healthz');
+    cmp_ok($ms, '<', 500, 'exec to serving under 500 ms');
+    my $log = worker_log($pid);
+    like($log, qr/event=start .*redis=redis:\/\/127\.0\.0\.1:$rport/,
+        'start-up line names the Redis');
+    like($log, qr/event=ready worker=fast startup_ms=/, 'ready line');
+    kill 'KILL', $pid;
+    wait_exit($pid, 2);
+}
+
+my ($w1, $p1) = worker('w1');
+my ($w2, $p2) = worker('w2');
+
+# ---- counting -----------------------------------------------------------
+{
+    for my $n (1 .. 3) {
+        my ($st, $h, $body) = http_get($p1, '/');
+        is($st, 200, "GET / $n: 200");
+        is($h->{'x-hits'}, $n, "GET / $n: X-Hits $n");
+        is($h->{'x-worker'}, 'w1', "GET / $n: X-Worker w1");
+        is($body, "Hello World! I am w1, seen $n times.\n", "GET / $n: body");
+    }
+    my ($st, $h, $body) = http_get($p2, '/', { Accept => 'application/json' });
+    is($h->{'content-type'}, 'application/json', 'JSON: Content-Type');
+    is_deeply(scalar(eval { decode_json($body) }), { worker => 'w2', hits => 4 },
+        'JSON: body from w2, hit 4');
+    is(redis_cmd($rport, 'GET', 'crashonly:hits'), 4, 'Redis holds total 4');
+}
+
+# ---- at most once per id ------------------------------------------------
+for my $header ('Idempotency-Key', 'X-Request-Id') {
+    my $id = "id-$header-" . int(rand(1e9));
+    my $before = hits($p1)->{total};
+    my %n;
+    for my $i (1 .. 100) {
+        my ($st, $h) = http_get($i % 2 ? $p1 : $p2, '/', { $header => $id });
+        $n{ defined $st && $st == 200 ? $h->{'x-hits'} : 'error' }++;
+    }
+    is_deeply([keys %n], [$before + 1],
+        "$header: 100 requests, on two workers, all get n = " . ($before + 1));
+    is(hits($p1)->{total}, $before + 1, "$header: total rose by exactly 1");
+    ok(redis_cmd($rport, 'TTL', "crashonly:id:$id") > 0,
+        "$header: id kept with a TTL");
+}
+{
+    my $before = hits($p1)->{total};
+    my %n;
+    for my $i (1 .. 5) {
+        my ($st, $h) = http_get($p1, '/', { 'Idempotency-Key' => "diff-$i" });
+        $n{ $h->{'x-hits'} }++ if defined $st;
+    }
+    is(scalar(keys %n), 5, 'different ids count separately');
+    is(hits($p1)->{total}, $before + 5, 'total rose by 5');
+}
+
+# ---- /hits with two workers ----------------------------------------------
+{
+    http_get($p2, '/') for 1 .. 7;
+    my $hits = hits($p2);
+    my $sum = 0;
+    $sum += $_ for values %{ $hits->{workers} };
+    is_deeply([sort keys %{ $hits->{workers} }], ['w1', 'w2'],
+        '/hits names both workers');
+    ok($hits->{total} > 0, "/hits total $hits->{total}");
+    is($sum, $hits->{total}, '/hits: per-worker sum equals total');
+    is_deeply(hits($p1), $hits, 'both workers see the same totals');
+}
+
+# ---- health, errors -----------------------------------------------------
+{
+    my ($st, $h, $body) = http_get($p1, '/healthz');
+    is($st, 200, '/healthz 200');
+    is($body, "ok\n", '/healthz body');
+    ($st) = http_get($p1, '/readyz');
+    is($st, 200, '/readyz 200 while Redis answers');
+
+    ($st, $h) = http_get($p1, '/nope');
+    is($st, 404, 'GET /nope: 404');
+    my $raw = raw_request($p1, "POST / HTTP/1.1\r\nHost: x\r\n"
+        . "Content-Length: 0\r\nConnection: close\r\n\r\n");
+    like($raw, qr{^HTTP/1\.1 405 }, 'POST / 405');
+    like($raw, qr{\r\nAllow: GET\r\n}, '405 has Allow: GET');
+
+    my $before = hits($p1)->{total};
+    ($st) = http_get($p1, '/', { 'Idempotency-Key' => 'bad key!' });
+    is($st, 400, 'invalid Idempotency-Key: 400');
+    ($st) = http_get($p1, '/', { 'X-Request-Id' => 'x' x 129 });
+    is($st, 400, '129-char X-Request-Id: 400');
+    is(hits($p1)->{total}, $before, 'invalid ids counted nothing');
+
+    for my $bad ("GARBAGE\r\n\r\n", "GET / HTTP/1.1\r\nNoColon\r\n\r\n",
+        "GET / HTTP/1.1\r\nContent-Length: 5000\r\n\r\n") {
+        (my $name = $bad) =~ s/\r\n/\\r\\n/g;
+        $raw = raw_request($p1, $bad);
+        like($raw, qr{^HTTP/1\.1 4\d\d }, "'$name': 4xx");
+        like($raw, qr{\r\nConnection: close\r\n}, "'$name': Connection: close");
+    }
+    like(raw_request($p1, "GARBAGE\r\n\r\n"), qr{^HTTP/1\.1 400 },
+        'garbage: 400');
+    ($st) = http_get($p1, '/');
+    is($st, 200, 'worker still serves after bad requests');
+    is(wait_exit($w1, 0), undef, 'and it did not exit');
+}
+
+# ---- pipelining and keep-alive ------------------------------------------
+{
+    my $n = hits($p1)->{total};
+    my $get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    my $s = http_conn($p1);
+    syswrite($s, $get . "GET /healthz HTTP/1.1\r\n\r\n" . $get
+        . "GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    my $rest = '';
+    my @got;
+    for (1 .. 4) {
+        my ($st, $h, $body) = read_response($s, 3, \$rest);
+        push @got, defined $st ? "$st " . ($h->{'x-hits'} // '-') : 'none';
+    }
+    is_deeply(\@got, ["200 " . ($n + 1), '200 -', "200 " . ($n + 2),
+        "200 " . ($n + 3)], 'pipelined: answered in order');
+    ok(closed_within($s, 1), 'pipelined: closed after Connection: close');
+
+    $s = http_conn($p2);
+    my @st;
+    $rest = '';
+    for my $path ('/', '/hits', '/healthz', '/readyz', '/nope', '/') {
+        syswrite($s, "GET $path HTTP/1.1\r\nHost: x\r\n\r\n");
+        my ($st) = read_response($s, 3, \$rest);
+        push @st, $st // 'none';
+    }
+    is_deeply(\@st, [200, 200, 200, 200, 404, 200],
+        'keep-alive: six requests on one connection');
+    syswrite($s, "GET / HTTP/1.0\r\n\r\n");
+    my ($st, $h) = read_response($s, 3, \$rest);
+    is($st, 200, 'HTTP/1.0 on the same connection');
+    ok(closed_within($s, 1), 'HTTP/1.0 without keep-alive: closed');
+}
+
+# ---- signals ------------------------------------------------------------
+for my $sig ('TERM', 'INT') {
+    my ($pid, $port) = worker("sig$sig");
+    my $t0 = time;
+    kill $sig, $pid;
+    my $st = wait_exit($pid, 2);
+    my $ms = (time - $t0) * 1000;
+    is(status_of($st), 'signal ' . ($sig eq 'TERM' ? 15 : 2),
+        "SIG$sig: died of the signal");
+    cmp_ok($ms, '<', 200, sprintf("SIG$sig: within 200 ms (%.1f ms)", $ms));
+}
+
+# ---- configuration and start-up faults ----------------------------------
+{
+    my $pid = start_worker(PORT => 'abc', REDIS_URL => $url);
+    wait_status_is($pid, 2, 'exit 102', 'PORT=abc: exit 102');
+    my @lines = split /\n/, worker_log($pid);
+    is(scalar @lines, 1, 'PORT=abc: exactly one line');
+    like($lines[0] // '', qr/event=config error="PORT: 'abc'/,
+        'PORT=abc: the line names PORT');
+
+    $pid = start_worker(PORT => free_port(), REDIS_URL => 'http://x');
+    wait_status_is($pid, 2, 'exit 102', 'REDIS_URL=http://x: exit 102');
+    like(worker_log($pid), qr/REDIS_URL/, 'REDIS_URL named');
+
+    $pid = start_worker(PORT => free_port(), REDIS_URL => $url,
+        -args => ['x']);
+    wait_status_is($pid, 2, 'exit 100', 'an argument: exit 100');
+    like(worker_log($pid), qr/usage/, 'usage line');
+
+    my $taken = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+        LocalPort => 0, Listen => 5, Proto => 'tcp');
+    $pid = start_worker(PORT => $taken->sockport, BIND => '127.0.0.1',
+        REDIS_URL => $url);
+    wait_status_is($pid, 2, 'exit 111', 'port in use: exit 111');
+    like(worker_log($pid), qr/event=bind .*error=/, 'port in use: log line');
+    close $taken;
+
+    my $t0 = time;
+    $pid = start_worker(PORT => free_port(), BIND => '127.0.0.1',
+        REDIS_URL => 'redis://127.0.0.1:' . free_port());
+    wait_status_is($pid, 2, 'exit 112', 'Redis unreachable at start: exit 112');
+    cmp_ok(time - $t0, '<', 1, 'Redis unreachable: within 1 s');
+    like(worker_log($pid), qr/event=redis_connect/, 'Redis unreachable: logged');
+}
+
+# ---- ACL user -----------------------------------------------------------
+{
+    is(redis_cmd($rport, qw(ACL SETUSER counter on >pa55word resetkeys
+        ~crashonly:* -@all +fcall +fcall_ro +function|load +ping +auth
+        +get +set +incr +hincrby +hgetall)), 'OK', 'ACL user created');
+    my $port = free_port();
+    my $pid = start_worker(PORT => $port, BIND => '127.0.0.1',
+        WORKER_NAME => 'acl',
+        REDIS_URL => "redis://counter:pa55word\@127.0.0.1:$rport");
+    ok(wait_ready($port, 5), 'ACL user: worker ready');
+    my ($st, $h) = http_get($port, '/', { 'Idempotency-Key' => 'acl-1' });
+    is($st, 200, 'ACL user: GET / counts');
+    ($st) = http_get($port, '/hits');
+    is($st, 200, 'ACL user: /hits');
+    ($st) = http_get($port, '/readyz');
+    is($st, 200, 'ACL user: /readyz');
+    my $log = worker_log($pid);
+    unlike($log, qr/pa55word/, 'the password is not logged');
+    like($log, qr{redis=redis://counter:\*\*\*\@}, 'the user is');
+    kill 'KILL', $pid;
+    wait_exit($pid, 2);
+
+    $pid = start_worker(PORT => free_port(), BIND => '127.0.0.1',
+        REDIS_URL => "redis://counter:wrong\@127.0.0.1:$rport");
+    wait_status_is($pid, 3, 'exit 114', 'wrong password: exit 114');
+    like(worker_log($pid), qr/event=redis_refused command=AUTH/,
+        'wrong password: logged');
+}
+
+# ---- Redis lost ---------------------------------------------------------
+{
+    my ($rpid, $rp) = start_redis();
+    my ($pid, $port) = worker('lost', REDIS_URL => "redis://127.0.0.1:$rp");
+    my ($st) = http_get($port, '/readyz');
+    is($st, 200, 'before: /readyz 200');
+    kill 'KILL', $rpid;
+    wait_exit($rpid, 2);
+    ($st) = http_get($port, '/readyz', {}, 2);
+    isnt($st // 'none', 200, 'Redis killed: /readyz is not 200 ('
+        . ($st // 'no answer') . ')');
+    wait_status_is($pid, 2, 'exit 112', 'Redis killed: exit 112');
+    my @fatal = worker_log($pid) =~ /^(level=fatal .*)$/mg;
+    is(scalar @fatal, 1, 'Redis killed: one fatal line');
+    like($fatal[0] // '', qr/event=redis_lost/, 'Redis killed: redis_lost');
+    ok(!defined http_conn($port, 1), 'Redis killed: port closed');
+}
+
+# ---- Redis stalled ------------------------------------------------------
+for my $busy (1, 0) {
+    my ($rpid, $rp) = start_redis();
+    my ($pid, $port) = worker('stall', REDIS_TIMEOUT_MS => 300,
+        REDIS_URL => "redis://127.0.0.1:$rp");
+    my $what = $busy ? 'with a request waiting' : 'idle';
+    kill 'STOP', $rpid;
+    my $t0 = time;
+    my $s;
+    if ($busy) {
+        $s = http_conn($port);
+        syswrite($s, "GET / HTTP/1.1\r\n\r\n");
+    }
+    my $st = wait_status_is($pid, 3, 'exit 113',
+        "Redis stalled, $what: exit 113");
+    my $secs = time - $t0;
+    cmp_ok($secs, '<', $busy ? 0.8 : 1.7,
+        sprintf("Redis stalled, $what: within %.2f s", $secs));
+    like(worker_log($pid), qr/event=redis_timeout timeout_ms=300/,
+        "Redis stalled, $what: logged");
+    kill 'CONT', $rpid;
+}
+
+done_testing();
