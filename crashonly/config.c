@@ -70,10 +70,10 @@ static int decode(const char *s, size_t n, char *out, size_t outlen)
     return 0;
 }
 
-#define FAIL(...)                                                              \
-    do {                                                                       \
-        snprintf(err, errlen, __VA_ARGS__);                                    \
-        return -1;                                                             \
+#define FAIL(...)                           \
+    do {                                    \
+        snprintf(err, errlen, __VA_ARGS__); \
+        return -1;                          \
     } while (0)
 
 int config_parse_url(const char *s, struct redis_url *u, char *err,
@@ -92,7 +92,8 @@ int config_parse_url(const char *s, struct redis_url *u, char *err,
     end = p + strcspn(p, "/?#");
 
     /* user:password@ */
-    at = memchr(p, '@', (size_t)(end - p));
+    at = memrchr(p, '@',
+                 (size_t)(end - p)); /* the last: a password may hold @ */
     if (at != NULL) {
         colon = memchr(p, ':', (size_t)(at - p));
         if (colon == NULL)

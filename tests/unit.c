@@ -29,17 +29,17 @@ static int ok_at(int pass, const char *file, int line, const char *fmt, ...)
     return pass;
 }
 #define ok(c, ...) ok_at(!!(c), __FILE__, __LINE__, __VA_ARGS__)
-#define is_int(got, want, ...)                                        \
-    do {                                                              \
-        long long g_ = (got), w_ = (want);                            \
-        if (!ok(g_ == w_, __VA_ARGS__))                               \
-            printf("#   got %lld, expected %lld\n", g_, w_);          \
+#define is_int(got, want, ...)                               \
+    do {                                                     \
+        long long g_ = (got), w_ = (want);                   \
+        if (!ok(g_ == w_, __VA_ARGS__))                      \
+            printf("#   got %lld, expected %lld\n", g_, w_); \
     } while (0)
-#define is_str(got, want, ...)                                        \
-    do {                                                              \
-        const char *g_ = (got), *w_ = (want);                         \
-        if (!ok(strcmp(g_, w_) == 0, __VA_ARGS__))                    \
-            printf("#   got '%s', expected '%s'\n", g_, w_);          \
+#define is_str(got, want, ...)                               \
+    do {                                                     \
+        const char *g_ = (got), *w_ = (want);                \
+        if (!ok(strcmp(g_, w_) == 0, __VA_ARGS__))           \
+            printf("#   got '%s', expected '%s'\n", g_, w_); \
     } while (0)
 
 /* ---- ids and names ---------------------------------------------------- */
@@ -48,8 +48,8 @@ static void test_ids(void)
 {
     char s[200];
     const char *good = "abcxyzABCXYZ0189._:-";
-    const char *bad[] = {" ", "/", "%", "\xc3\xa9", "a b", "\"", "+", "@",
-                         "=", "\t", "~", ","};
+    const char *bad[] = {" ", "/", "%", "\xc3\xa9", "a b", "\"",
+                         "+", "@", "=", "\t",       "~",   ","};
 
     ok(!http_id_ok("", 0), "id: empty refused");
     ok(http_id_ok("a", 1), "id: one char");
@@ -118,35 +118,35 @@ static void test_parse_url(void)
     struct redis_url u;
     char err[CONFIG_ERR_MAX];
     const char *bad[] = {
-        "rediss://h:6379",      /* TLS */
-        "h:6379",               /* no scheme */
-        "http://h",             /* another scheme */
-        "REDIS://h",            /* the scheme is lower case */
-        "redis://h:0",          /* port 0 */
-        "redis://h:65536",      /* port too big */
-        "redis://h:abc",        /* port not a number */
-        "redis://h:",           /* empty port */
-        "redis://h:-1",         /* signed port */
-        "redis://",             /* no host */
-        "redis://:6379",        /* empty host */
-        "redis://u:p@",         /* credentials, no host */
-        "redis://u:p@:1",       /* credentials, empty host */
-        "redis://h/1x",         /* junk after db */
-        "redis://h/x",          /* db not a number */
-        "redis://h/-1",         /* negative db */
-        "redis://h?x=1",        /* query */
-        "redis://h#f",          /* fragment */
-        "redis://user@h",       /* user@ without colon */
-        "redis://user:@h",      /* empty password */
-        ":@h",                  /* nothing useful */
-        "redis://:@h",          /* empty password, no user */
-        "redis://:ab%4@h",      /* cut %XX */
-        "redis://:ab%@h",       /* bare % */
-        "redis://:a%zzb@h",     /* not hex */
-        "redis://:a%00b@h",     /* NUL */
-        "redis://[::1",         /* unclosed [ */
-        "redis://[]:1",         /* empty [] */
-        "redis://[::1]x:1",     /* junk after ] */
+        "rediss://h:6379",  /* TLS */
+        "h:6379",           /* no scheme */
+        "http://h",         /* another scheme */
+        "REDIS://h",        /* the scheme is lower case */
+        "redis://h:0",      /* port 0 */
+        "redis://h:65536",  /* port too big */
+        "redis://h:abc",    /* port not a number */
+        "redis://h:",       /* empty port */
+        "redis://h:-1",     /* signed port */
+        "redis://",         /* no host */
+        "redis://:6379",    /* empty host */
+        "redis://u:p@",     /* credentials, no host */
+        "redis://u:p@:1",   /* credentials, empty host */
+        "redis://h/1x",     /* junk after db */
+        "redis://h/x",      /* db not a number */
+        "redis://h/-1",     /* negative db */
+        "redis://h?x=1",    /* query */
+        "redis://h#f",      /* fragment */
+        "redis://user@h",   /* user@ without colon */
+        "redis://user:@h",  /* empty password */
+        ":@h",              /* nothing useful */
+        "redis://:@h",      /* empty password, no user */
+        "redis://:ab%4@h",  /* cut %XX */
+        "redis://:ab%@h",   /* bare % */
+        "redis://:a%zzb@h", /* not hex */
+        "redis://:a%00b@h", /* NUL */
+        "redis://[::1",     /* unclosed [ */
+        "redis://[]:1",     /* empty [] */
+        "redis://[::1]x:1", /* junk after ] */
     };
 
     ok(url("redis://h", &u, err) == 0, "url: host only");
@@ -175,6 +175,9 @@ static void test_parse_url(void)
     is_str(u.pass, "s3cret", "url: password");
     is_str(u.host, "h", "url: host after credentials");
     ok(u.port == 1 && u.db == 2, "url: port and db after credentials");
+    ok(url("redis://u:p@ss@h", &u, err) == 0, "url: @ in the password");
+    is_str(u.pass, "p@ss", "url: the password holds the @");
+    is_str(u.host, "h", "url: the host follows the last @");
 
     ok(url("redis://:only@h", &u, err) == 0, "url: :pass@");
     is_str(u.user, "", "url: :pass@ has no user");
@@ -220,9 +223,15 @@ static void test_url_safe(void)
     is_str(out, "redis://[::1]:6380/0", "safe: IPv6 in brackets");
 }
 
-static const char *vars[] = {"PORT", "DEDUPE_SECONDS", "REDIS_TIMEOUT_MS",
-                             "IDLE_TIMEOUT_MS", "HEADER_TIMEOUT_MS",
-                             "MAX_CONNS", "BIND", "WORKER_NAME", "REDIS_URL"};
+static const char *vars[] = {"PORT",
+                             "DEDUPE_SECONDS",
+                             "REDIS_TIMEOUT_MS",
+                             "IDLE_TIMEOUT_MS",
+                             "HEADER_TIMEOUT_MS",
+                             "MAX_CONNS",
+                             "BIND",
+                             "WORKER_NAME",
+                             "REDIS_URL"};
 
 static void clear_env(void)
 {
@@ -239,8 +248,7 @@ static void load_bad(const char *name, const char *value)
     clear_env();
     setenv(name, value, 1);
     ok(config_load(&c, err, sizeof(err)) < 0 &&
-           strncmp(err, name, strlen(name)) == 0 &&
-           err[strlen(name)] == ':',
+           strncmp(err, name, strlen(name)) == 0 && err[strlen(name)] == ':',
        "load: %s='%.20s' refused, named (%s)", name, value, err);
 }
 
@@ -273,9 +281,9 @@ static void test_load(void)
     setenv("WORKER_NAME", "w9", 1);
     setenv("REDIS_URL", "redis://:pw@10.0.0.1:1234/2", 1);
     ok(config_load(&c, err, sizeof(err)) == 0, "load: all set");
-    ok(c.port == 9000 && c.dedupe_seconds == 60 &&
-           c.redis_timeout_ms == 300 && c.idle_timeout_ms == 1000 &&
-           c.header_timeout_ms == 500 && c.max_conns == 7,
+    ok(c.port == 9000 && c.dedupe_seconds == 60 && c.redis_timeout_ms == 300 &&
+           c.idle_timeout_ms == 1000 && c.header_timeout_ms == 500 &&
+           c.max_conns == 7,
        "load: all numbers taken");
     is_str(c.bind, "127.0.0.1", "load: BIND taken");
     is_str(c.worker, "w9", "load: WORKER_NAME taken");
@@ -343,7 +351,7 @@ static void test_routes(void)
     is_int(route("GET / HTTP/1.1\r\nHost: x\r\n\r\n", &a), 200, "GET / 200");
     is_int(a, ACT_HIT, "GET / counts a hit");
     ok(req.id_len == 0 && !req.json && req.keepalive, "GET /: no id, text, "
-       "keep-alive");
+                                                      "keep-alive");
     route("GET /hits HTTP/1.1\r\n\r\n", &a);
     is_int(a, ACT_HITS, "GET /hits reads totals");
     is_int(route("GET /healthz HTTP/1.1\r\n\r\n", &a), 200, "GET /healthz");
@@ -368,8 +376,8 @@ static void test_routes(void)
     is_int(route("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &a), 405,
            "POST / 405");
     is_int(route("HEAD / HTTP/1.1\r\n\r\n", &a), 405, "HEAD / 405");
-    is_int(route("POST /hits HTTP/1.1\r\nContent-Length: 2\r\n\r\nab", &a),
-           405, "POST /hits 405");
+    is_int(route("POST /hits HTTP/1.1\r\nContent-Length: 2\r\n\r\nab", &a), 405,
+           "POST /hits 405");
     is_int(route("DELETE /readyz HTTP/1.1\r\n\r\n", &a), 405,
            "DELETE /readyz 405");
     is_int(route("PUT /nope HTTP/1.1\r\n\r\n", &a), 404, "PUT /nope 404");
@@ -385,7 +393,7 @@ static void test_ids_in_requests(void)
        "X-Request-Id taken");
     route("GET / HTTP/1.1\r\nidempotency-KEY: k.1\r\n\r\n", &a);
     ok(a == ACT_HIT && strcmp(req.id, "k.1") == 0, "Idempotency-Key taken, "
-       "any case");
+                                                   "any case");
     route("GET / HTTP/1.1\r\nX-Request-Id: r-1\r\nIdempotency-Key: k-2\r\n\r\n",
           &a);
     ok(a == ACT_HIT && strcmp(req.id, "k-2") == 0,
@@ -400,7 +408,8 @@ static void test_ids_in_requests(void)
     is_int(route("GET / HTTP/1.1\r\nX-Request-Id: a/b\r\n\r\n", &a), 400,
            "invalid X-Request-Id 400");
     is_int(route("GET / HTTP/1.1\r\nIdempotency-Key: a\r\n"
-                 "Idempotency-Key: a\r\n\r\n", &a),
+                 "Idempotency-Key: a\r\n\r\n",
+                 &a),
            400, "repeated Idempotency-Key 400");
     is_int(route("GET / HTTP/1.1\r\nX-Request-Id: a\r\nX-Request-Id: b\r\n\r\n",
                  &a),
@@ -411,12 +420,10 @@ static void test_ids_in_requests(void)
            "blank id 400");
     memset(id, 'i', 129);
     id[129] = '\0';
-    snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nIdempotency-Key: %s\r\n\r\n",
-             id);
+    snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nIdempotency-Key: %s\r\n\r\n", id);
     is_int(route(s, &a), 400, "129-char id 400");
     id[128] = '\0';
-    snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nIdempotency-Key: %s\r\n\r\n",
-             id);
+    snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nIdempotency-Key: %s\r\n\r\n", id);
     is_int(route(s, &a), 200, "128-char id 200");
     ok(a == ACT_HIT && req.id_len == 128 && strcmp(req.id, id) == 0,
        "128-char id kept whole");
@@ -426,7 +433,8 @@ static void test_ids_in_requests(void)
     is_int(route(s, &a), 400, "199-char id 400");
 
     route("GET / HTTP/1.1\r\nAccept: text/html, application/json;q=0.9\r\n"
-          "\r\n", &a);
+          "\r\n",
+          &a);
     ok(req.json, "Accept: application/json sets json");
     route("GET / HTTP/1.1\r\nAccept: text/plain\r\n\r\n", &a);
     ok(!req.json, "Accept: text/plain does not");
@@ -464,8 +472,7 @@ static void test_framing(void)
            strcmp(req.id, "k:9") == 0 && req.keepalive,
        "byte by byte: same request as in one piece");
     r = feed_bytes("GET / HTTP/1.1\r\nIdempotency-Key: a b\r\n\r\n", &fed);
-    ok(r == HTTP_DONE && http_plan(&req, &status) == ACT_REPLY &&
-           status == 400,
+    ok(r == HTTP_DONE && http_plan(&req, &status) == ACT_REPLY && status == 400,
        "byte by byte: invalid id still 400");
 
     r = feed(two, &used);
@@ -473,8 +480,7 @@ static void test_framing(void)
     ok(used > 0 && used < strlen(two), "pipelined: used < len");
     is_int(used, strlen("GET /healthz HTTP/1.1\r\n\r\n"),
            "pipelined: used ends at the first request");
-    ok(http_plan(&req, &status) == ACT_REPLY && status == 200 &&
-           req.keepalive,
+    ok(http_plan(&req, &status) == ACT_REPLY && status == 200 && req.keepalive,
        "pipelined: first is /healthz, keep-alive");
     http_next(&req);
     {
@@ -535,8 +541,7 @@ static void test_limits(void)
         n += (size_t)sprintf(s + n, "X-H%d: v\r\n", i);
     strcpy(s + n, "\r\n");
     r = feed(s, NULL);
-    ok(r == HTTP_BAD && req.status == 431, "65 headers: 431 (%d)",
-       req.status);
+    ok(r == HTTP_BAD && req.status == 431, "65 headers: 431 (%d)", req.status);
 
     /* 64 are fine */
     n = (size_t)sprintf(s, "GET / HTTP/1.1\r\n");
@@ -560,7 +565,8 @@ static void test_limits(void)
     ok(r == HTTP_BAD && req.status == 413, "chunked body 2048: 413 (%d)",
        req.status);
     r = feed("POST / HTTP/1.1\r\nContent-Length: 4\r\n"
-             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", NULL);
+             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+             NULL);
     ok(r == HTTP_BAD && req.status == 400, "CL and TE together: 400 (%d)",
        req.status);
     r = feed("GARBAGE\r\n\r\n", NULL);
@@ -569,7 +575,8 @@ static void test_limits(void)
     ok(r == HTTP_BAD && req.status == 400, "header without colon: 400 (%d)",
        req.status);
     r = feed("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2"
-             "\r\n\r\n", NULL);
+             "\r\n\r\n",
+             NULL);
     ok(r == HTTP_BAD && req.status == 400, "two Content-Lengths: 400 (%d)",
        req.status);
     r = feed("GET / HTTP/9.1\r\n\r\n", NULL);
@@ -656,12 +663,14 @@ static void test_responses(void)
     ok(strstr(header(&b, "Date"), " GMT") != NULL &&
            strstr(header(&b, "Date"), "1970") == NULL,
        "hit: Date is now (%s)", header(&b, "Date"));
-    is_str(header(&b, "Connection"), "", "hit: no Connection header on 1.1 "
+    is_str(header(&b, "Connection"), "",
+           "hit: no Connection header on 1.1 "
            "keep-alive");
 
     reset(&b);
     feed("GET / HTTP/1.1\r\nAccept: application/json\r\n"
-         "Connection: close\r\n\r\n", NULL);
+         "Connection: close\r\n\r\n",
+         NULL);
     http_reply_hit(&b, &req, "w-2", 1234567890123LL);
     buf_put(&b, "", 1);
     b.len--;
@@ -669,7 +678,8 @@ static void test_responses(void)
            "hit: JSON body");
     is_str(header(&b, "Content-Type"), "application/json", "hit: JSON type");
     ok(length_ok(&b), "hit: JSON Content-Length right");
-    is_str(header(&b, "Connection"), "close", "hit: Connection: close when "
+    is_str(header(&b, "Connection"), "close",
+           "hit: Connection: close when "
            "not keep-alive");
 
     reset(&b);
@@ -677,7 +687,8 @@ static void test_responses(void)
     http_reply_hit(&b, &req, "w1", 1);
     buf_put(&b, "", 1);
     b.len--;
-    is_str(header(&b, "Connection"), "keep-alive", "hit: HTTP/1.0 "
+    is_str(header(&b, "Connection"), "keep-alive",
+           "hit: HTTP/1.0 "
            "keep-alive said");
 
     reset(&b);
