@@ -17,14 +17,17 @@ sub ratio { my ($a, $b) = (rps($_[0]), rps($_[1])); defined $a && $b ? $a / $b :
 
 my @rows = map { [$_, rps($_), $r{$_}{p99_us}] } grep { $r{$_} && defined $r{$_}{rps} }
     qw(nginx_return_200 worker_plain worker_ids webdis flask_gunicorn
-       redis_incr_p1 redis_incr_p16 proxy_return_200 stack stack_chaos);
+       redis_incr_p1_fast redis_incr_p16_fast worker_ids_durable
+       redis_incr_p1_durable redis_incr_p16_durable proxy_return_200
+       stack_fast stack stack_chaos);
 my $rss = $r{worker_rss} // {};
 my @targets = (
     ['worker direct / nginx return 200', ratio(qw(worker_plain nginx_return_200)), '>=', 1.0],
     ['worker direct / webdis', ratio(qw(worker_plain webdis)), '>=', 2.0],
     ['worker direct / Flask design', ratio(qw(worker_plain flask_gunicorn)), '>=', 20.0],
     ['exactly-once path / plain count', ratio(qw(worker_ids worker_plain)), '>=', 0.8],
-    ['full stack / nginx to return 200', ratio(qw(stack proxy_return_200)), '>=', 0.9],
+    ['durable worker / Redis INCR, durable', ratio(qw(worker_ids_durable redis_incr_p1_durable)), '>=', 0.8],
+    ['full stack / nginx to return 200', ratio(qw(stack_fast proxy_return_200)), '>=', 0.9],
     ['stack under chaos / without', ratio(qw(stack_chaos stack)), '>=', 0.9],
     ['p99 under chaos / without', $r{stack_chaos} && $r{stack} && $r{stack}{p99_us}
         ? $r{stack_chaos}{p99_us} / $r{stack}{p99_us} : undef, '<=', 2.0],
