@@ -8,6 +8,11 @@
 
 enum { H_OTHER, H_REQUEST_ID, H_IDEMPOTENCY_KEY, H_ACCEPT };
 
+/* Where the request target is read up to: origin-form ("/path?query") goes
+ * straight to U_PATH; absolute-form ("http://host/path"), which a server
+ * must accept too, passes the scheme and authority first. */
+enum { U_START, U_SCHEME, U_SLASH1, U_SLASH2, U_AUTHORITY, U_PATH, U_DONE };
+
 static llhttp_settings_t settings;
 static char date[40] = "Thu, 01 Jan 1970 00:00:00 GMT";
 static time_t date_now = -1;
@@ -31,7 +36,8 @@ static int on_message_begin(llhttp_t *p)
     struct http_req *r = REQ(p);
 
     r->path_len = r->url_len = r->head_bytes = r->body_len = 0;
-    r->query = r->headers = r->json = 0;
+    r->url_state = U_START;
+    r->headers = r->json = 0;
     r->id_from = r->id_seen = r->id_bad = 0;
     r->field_len = r->value_len = r->id_len = 0;
     r->which = H_OTHER;
@@ -40,6 +46,13 @@ static int on_message_begin(llhttp_t *p)
     return 0;
 }
 
+static void path_add(struct http_req *r, char c)
+{
+    if (r->path_len++ < HTTP_PATH_MAX)
+        r->path[r->path_len - 1] = c;
+}
+
+/* Keep the target's path, without query or fragment. */
 static int on_url(llhttp_t *p, const char *at, size_t n)
 {
     struct http_req *r = REQ(p);
@@ -47,11 +60,37 @@ static int on_url(llhttp_t *p, const char *at, size_t n)
     r->url_len += n;
     if (r->url_len > HTTP_URL_MAX)
         return fail(r, 414);
-    for (size_t i = 0; i < n && !r->query; i++) {
-        if (at[i] == '?' || at[i] == '#')
-            r->query = 1;
-        else if (r->path_len++ < HTTP_PATH_MAX)
-            r->path[r->path_len - 1] = at[i];
+    for (size_t i = 0; i < n && r->url_state != U_DONE; i++) {
+        char c = at[i];
+        int end = c == '?' || c == '#';
+
+        switch (r->url_state) {
+        case U_START:
+            r->url_state = c == '/' ? U_PATH : U_SCHEME;
+            if (c == '/')
+                path_add(r, c);
+            break;
+        case U_SCHEME:
+            if (c == ':')
+                r->url_state = U_SLASH1;
+            break;
+        case U_SLASH1:
+        case U_SLASH2:
+            r->url_state = c != '/' ? U_DONE : r->url_state + 1;
+            break;
+        case U_AUTHORITY:
+            if (c == '/' || end) {
+                path_add(r, '/');
+                r->url_state = end ? U_DONE : U_PATH;
+            }
+            break;
+        case U_PATH:
+            if (end)
+                r->url_state = U_DONE;
+            else
+                path_add(r, c);
+            break;
+        }
     }
     return add_head(r, n);
 }
@@ -144,6 +183,8 @@ static int on_headers_complete(llhttp_t *p)
 {
     struct http_req *r = REQ(p);
 
+    if (r->url_state == U_AUTHORITY) /* http://host: the path is "/" */
+        path_add(r, '/');
     r->method = llhttp_get_method(p);
     r->http10 = p->http_major == 1 && p->http_minor == 0;
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > HTTP_BODY_MAX)

@@ -22,7 +22,7 @@ struct http_req {
     llhttp_t parser;
     char path[HTTP_PATH_MAX + 1]; /* path without query, when it fits */
     size_t path_len;              /* may exceed HTTP_PATH_MAX: then not ours */
-    int query;                    /* the path ended at '?' or '#' */
+    int url_state;                /* where on_url is in the target: U_* */
     int busy;                     /* a request has begun and is not answered */
     size_t url_len;
     size_t head_bytes; /* request line and headers so far */

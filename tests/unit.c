@@ -364,6 +364,15 @@ static void test_routes(void)
     is_int(a, ACT_HITS, "query string ignored on /hits");
     route("GET /#frag HTTP/1.1\r\n\r\n", &a);
     is_int(a, ACT_HIT, "fragment ignored");
+    route("GET http://example.com:8080/hits?x HTTP/1.1\r\n\r\n", &a);
+    is_int(a, ACT_HITS, "absolute-form: the path after the authority");
+    route("GET http://example.com HTTP/1.1\r\n\r\n", &a);
+    is_int(a, ACT_HIT, "absolute-form with no path: /");
+    route("GET https://h?q HTTP/1.1\r\n\r\n", &a);
+    is_int(a, ACT_HIT, "absolute-form with a query and no path: /");
+    is_int(route("GET http:/hits HTTP/1.1\r\n\r\n", &a), 400,
+           "a broken absolute URL is bad HTTP");
+    is_int(route("GET * HTTP/1.1\r\n\r\n", &a), 404, "GET * 404");
     is_int(route("GET /nope HTTP/1.1\r\n\r\n", &a), 404, "404");
     is_int(a, ACT_REPLY, "404 answered at once");
     is_int(route("GET /hitsx HTTP/1.1\r\n\r\n", &a), 404, "/hitsx 404");

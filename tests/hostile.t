@@ -1,0 +1,216 @@
+#!/usr/bin/perl
+# Hostile input: raw bytes at the worker and through the proxy, each with
+# the answer it must get (a status, or a close), and after each one the
+# worker still serving everyone else. Then slow, half-closed and reset
+# clients, and more clients than the worker's limits.
+use strict;
+use warnings;
+use lib 'tests/lib';
+use Crashonly;
+use IO::Socket::INET;
+use Socket qw(SOL_SOCKET SO_LINGER SHUT_WR);
+use Time::HiRes qw(time sleep);
+use Test::More;
+
+my (undef, $rport) = start_redis();
+my $wport = free_port();
+my $wpid = start_worker(PORT => $wport, BIND => '127.0.0.1', WORKER_NAME => 'h1',
+    REDIS_URL => "redis://127.0.0.1:$rport", HEADER_TIMEOUT_MS => 1000,
+    IDLE_TIMEOUT_MS => 2000, MAX_CONNS => 40);
+ok(wait_ready($wport, 5), 'the worker serves') or BAIL_OUT('no worker');
+
+sub alive { my ($s) = http_get($_[0] // $wport, '/healthz'); ($s // 0) == 200 }
+
+# The first status line of what came back, or 'close' for nothing.
+sub answer {
+    my ($raw) = @_;
+    return 'close' if $raw eq '';
+    return $raw =~ m{^HTTP/1\.1 (\d{3}) } ? $1 : "junk: " . substr($raw, 0, 40);
+}
+
+sub case_is {
+    my ($port, $name, $bytes, $want) = @_;
+    my $got = answer(raw_request($port, $bytes, 3));
+    ok($got eq $want && alive(), "$name: $want, and the worker serves on")
+        or diag "got $got";
+}
+
+my $get = "GET / HTTP/1.1\r\nHost: x\r\n";
+my $long = 'a' x 129;
+my @direct = (
+    # Request lines and versions.
+    ['garbage', "GARBAGE\r\n\r\n", 400],
+    ['no path, no version', "GET\r\n\r\n", 400],
+    ['lower-case method', "get / HTTP/1.1\r\n\r\n", 400],
+    ['unknown method', "FOO / HTTP/1.1\r\n\r\n", 400],
+    ['two spaces', "GET  / HTTP/1.1\r\n\r\n", 400],
+    ['NUL in the target', "GET /\0 HTTP/1.1\r\n\r\n", 400],
+    ['version 9.9', "GET / HTTP/9.9\r\n\r\n", 505],
+    ['HTTP/0.9', "GET /\r\n\r\n", 400],
+    ['HTTP/2 preface', "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505],
+    ['POST /', "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405],
+    ['HEAD /', "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", 405],
+    ['DELETE /hits', "DELETE /hits HTTP/1.1\r\nHost: x\r\n\r\n", 405],
+    ['unknown path', "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404],
+    ['a long unknown path', "GET /" . ('x' x 3000) . " HTTP/1.1\r\n\r\n", 404],
+    ['GET *', "GET * HTTP/1.1\r\nHost: x\r\n\r\n", 404],
+    ['an encoded NUL is only text', "GET /%00 HTTP/1.1\r\nHost: x\r\n\r\n", 404],
+    ['the query is ignored', "GET /?a=1&b HTTP/1.1\r\nHost: x\r\n\r\n", 200],
+    ['oversize request line', "GET /" . ('x' x 5000) . " HTTP/1.1\r\n\r\n", 414],
+    # Header lines.
+    ['a header line without colon', "${get}Foo\r\n\r\n", 400],
+    ['obs-fold', "${get}Foo: a\r\n b\r\n\r\n", 400],
+    ['NUL in a value', "${get}Foo: a\0b\r\n\r\n", 400],
+    ['a bare CR in a value', "${get}Foo: a\rb\r\n\r\n", 400],
+    ['a control byte in a name', "${get}F\x01o: a\r\n\r\n", 400],
+    ['space before the colon', "${get}Foo : a\r\n\r\n", 400],
+    ['an empty name', "${get}: a\r\n\r\n", 400],
+    ['one oversize header', "${get}Foo: " . ('a' x 9000) . "\r\n\r\n", 431],
+    ['headers over 8 KiB in all', $get . join('', map { "F$_: " . ('a' x 200) . "\r\n" } 1 .. 45) . "\r\n", 431],
+    ['65 header lines', $get . join('', map { "F$_: a\r\n" } 1 .. 65) . "\r\n", 431],
+    ['64 header lines', "GET / HTTP/1.1\r\n" . join('', map { "F$_: a\r\n" } 1 .. 64) . "\r\n", 200],
+    # Bodies and smuggling.
+    ['Content-Length with Transfer-Encoding', "${get}Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400],
+    ['two Content-Lengths', "${get}Content-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400],
+    ['Content-Length: abc', "${get}Content-Length: abc\r\n\r\n", 400],
+    ['Content-Length: -1', "${get}Content-Length: -1\r\n\r\n", 400],
+    ['a body over 1 KiB', "${get}Content-Length: 2000\r\n\r\n", 413],
+    ['Transfer-Encoding: gzip', "${get}Transfer-Encoding: gzip\r\n\r\n", 400],
+    ['a bad chunk size', "${get}Transfer-Encoding: chunked\r\n\r\nzz\r\n", 400],
+    ['chunks over 1 KiB', "${get}Transfer-Encoding: chunked\r\n\r\n7d0\r\n" . ('a' x 2000) . "\r\n0\r\n\r\n", 413],
+    ['a small chunked body on GET', "${get}Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 200],
+    ['a small body on GET', "${get}Content-Length: 5\r\n\r\nhello", 200],
+    # Request ids.
+    ['an id with a space', "${get}Idempotency-Key: a b\r\n\r\n", 400],
+    ['an id of 129 bytes', "${get}Idempotency-Key: $long\r\n\r\n", 400],
+    ['an id of 128 bytes', "${get}Idempotency-Key: " . ('a' x 128) . "\r\n\r\n", 200],
+    ['an empty id', "${get}Idempotency-Key: \r\n\r\n", 400],
+    ['two ids', "${get}Idempotency-Key: a\r\nIdempotency-Key: b\r\n\r\n", 400],
+    ['a bad X-Request-Id beside a good key', "${get}Idempotency-Key: a\r\nX-Request-Id: a/b\r\n\r\n", 400],
+    ['an id in UTF-8', "${get}Idempotency-Key: caf\xc3\xa9\r\n\r\n", 400],
+    ['an id with a slash', "${get}X-Request-Id: ../../etc\r\n\r\n", 400],
+);
+case_is($wport, @$_) for @direct;
+
+# Keep-alive and pipelining.
+sub conn_say {
+    my ($bytes) = @_;
+    my $s = http_conn($wport) or return;
+    syswrite($s, $bytes);
+    return $s;
+}
+{
+    my $s = conn_say("GET /healthz HTTP/1.0\r\n\r\n");
+    my ($st, $h) = read_response($s, 2);
+    ok($st == 200 && ($h->{connection} // '') eq 'close' && closed_within($s, 1),
+        'HTTP/1.0: answered, then closed');
+    $s = conn_say("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    ($st, $h) = read_response($s, 2);
+    ok($st == 200 && ($h->{connection} // '') eq 'keep-alive' && !closed_within($s, 0.3),
+        'HTTP/1.0 keep-alive: answered and kept open');
+    $s = conn_say("GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
+    ($st) = read_response($s, 2);
+    ok($st == 200 && closed_within($s, 1), 'Connection: close: answered, then closed');
+
+    $s = conn_say(join '', map { "${get}Idempotency-Key: pipe-$$-$_\r\n\r\n" } 1 .. 3);
+    my $rest = '';
+    my @n = map { my (undef, $hh) = read_response($s, 3, \$rest); $hh->{'x-hits'} // -1 } 1 .. 3;
+    ok($n[0] > 0 && $n[1] == $n[0] + 1 && $n[2] == $n[1] + 1, "pipelined: answered in order (@n)");
+
+    $s = conn_say("GET /healthz HTTP/1.1\r\n\r\nBAD\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n");
+    $rest = '';
+    my @st = map { my ($x) = read_response($s, 2, \$rest); $x // 'none' } 1 .. 3;
+    ok($st[0] == 200 && $st[1] == 400 && $st[2] eq 'none' && alive(),
+        "pipelined with a bad one between: 200, 400, then closed (@st)");
+}
+
+# Slow, idle, half-closed and reset clients.
+{
+    my $s = conn_say("GET / HTTP/1.1\r\n");
+    my $t0 = time;
+    my $cut = 0;
+    for my $c (split //, "Host: slow\r\nX-A: b\r\n\r\n") {
+        last if closed_within($s, 0.3);
+        syswrite($s, $c) or do { $cut = 1; last };
+    }
+    $cut ||= closed_within($s, 2);
+    my $took = time - $t0;
+    ok($cut && $took < 2.5 && alive(), sprintf('a byte every 0.3 s is cut at the header timeout (%.1f s)', $took));
+
+    $s = http_conn($wport);
+    $t0 = time;
+    ok(closed_within($s, 4) && time - $t0 > 1.5 && alive(), 'an idle connection is closed after IDLE_TIMEOUT_MS');
+
+    $s = conn_say("GET /healthz HTTP/1.1\r\n\r\n");
+    shutdown($s, SHUT_WR);
+    my ($st) = read_response($s, 2);
+    ok(($st // 0) == 200 && alive(), 'half-closed after the request: still answered');
+
+    for my $what (['mid-request', "GET / HTTP/1.1\r\nHos"], ['with a hit pending', "${get}\r\n"]) {
+        $s = conn_say($what->[1]);
+        setsockopt($s, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
+        close $s; # a reset
+        ok(alive(), "a reset $what->[0]: the worker serves on");
+    }
+}
+
+# More clients than MAX_CONNS (40): the rest get 503 or a close, and the
+# worker goes on accepting.
+{
+    my @held = grep { defined } map { http_conn($wport) } 1 .. 40;
+    sleep 0.2;
+    my $extra = http_conn($wport);
+    my $raw = '';
+    if ($extra) { syswrite($extra, "GET /healthz HTTP/1.1\r\n\r\n"); sysread($extra, $raw, 200) }
+    ok(answer($raw // '') =~ /^(503|close)$/, 'past MAX_CONNS: 503 or a close (' . answer($raw // '') . ')');
+    close $_ for @held;
+    sleep 0.2;
+    ok(alive(), 'and when they leave, it serves again');
+}
+
+# Past the file descriptors: a worker with 64 of them sheds the rest.
+{
+    my $port = free_port();
+    my $pid = start_worker(PORT => $port, BIND => '127.0.0.1', WORKER_NAME => 'fd',
+        REDIS_URL => "redis://127.0.0.1:$rport", -args => []);
+    ok(wait_ready($port, 5), 'a second worker serves');
+    my $limit = `prlimit --pid $pid --nofile=64:64 2>&1`;
+    is($?, 0, 'its descriptors are limited to 64') or diag $limit;
+    my @held = grep { defined } map { http_conn($port) } 1 .. 100;
+    sleep 0.3;
+    my $s = http_conn($port);
+    my $raw = '';
+    if ($s) { syswrite($s, "GET /healthz HTTP/1.1\r\n\r\n"); sysread($s, $raw, 200) }
+    ok(answer($raw // '') =~ /^(503|close)$/, 'past its descriptors: 503 or a close (' . answer($raw // '') . ')');
+    close $_ for @held;
+    sleep 0.3;
+    ok(alive($port), 'and it never stopped accepting');
+    kill 'KILL', $pid;
+}
+
+# Through the proxy: nginx in front of the worker, as in both stacks.
+my $pport = free_port();
+my $ndir = tmp() . '/nginx';
+mkdir $ndir;
+system("UPSTREAMS=127.0.0.1:$wport LISTEN=127.0.0.1:$pport STATE=$ndir WORKER_PROCESSES=1 "
+    . "proxy/render > $ndir/nginx.conf") == 0 or die 'render';
+Crashonly::spawn('nginx', "$ndir/log", {}, 'nginx', '-e', 'stderr', '-p', "$ndir/", '-c', "$ndir/nginx.conf");
+ok(wait_ready($pport, 5), 'nginx serves in front of the worker');
+my @proxy = (
+    ['proxy: garbage', "GARBAGE\r\n\r\n", 400],
+    ['proxy: a header line without colon', "${get}Foo\r\n\r\n", 400],
+    ['proxy: NUL in a value', "${get}Foo: a\0b\r\n\r\n", 400],
+    ['proxy: an oversize header', "${get}Foo: " . ('a' x 9000) . "\r\n\r\n", 400],
+    ['proxy: Content-Length with Transfer-Encoding', "${get}Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400],
+    ['proxy: a body over 1 KiB', "${get}Content-Length: 2000\r\n\r\n" . ('a' x 2000), 413],
+    ['proxy: a bad id', "${get}Idempotency-Key: a b\r\n\r\n", 400],
+    ['proxy: POST /', "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405],
+    ['proxy: unknown path', "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404],
+    ['proxy: version 9.9', "GET / HTTP/9.9\r\n\r\n", 505],
+);
+case_is($pport, @$_) for @proxy;
+my @n = map { my (undef, $h) = http_get($pport, '/', { 'Idempotency-Key' => "via-proxy-$$" }); $h->{'x-hits'} } 1 .. 2;
+ok(defined $n[0] && $n[0] == $n[1], "proxy: a repeated key gets the same number (@n)");
+is(status_of($wpid), 'running', 'after all of it, the first worker never died');
+
+done_testing();
