@@ -185,8 +185,10 @@ static int on_headers_complete(llhttp_t *p)
 
     if (r->url_state == U_AUTHORITY) /* http://host: the path is "/" */
         path_add(r, '/');
+    if (p->http_major != 1) /* HTTP/0.9 has no headers to carry an id */
+        return fail(r, 505);
     r->method = llhttp_get_method(p);
-    r->http10 = p->http_major == 1 && p->http_minor == 0;
+    r->http10 = p->http_minor == 0;
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > HTTP_BODY_MAX)
         return fail(r, 413);
     return 0;
@@ -243,7 +245,8 @@ enum http_result http_feed(struct http_req *r, const char *data, size_t len,
     }
     *used = len;
     if (r->status == 0)
-        r->status = e == HPE_INVALID_VERSION ? 505 : 400;
+        r->status =
+            e == HPE_INVALID_VERSION || e == HPE_PAUSED_H2_UPGRADE ? 505 : 400;
     r->keepalive = 0;
     return HTTP_BAD;
 }
