@@ -70,7 +70,7 @@ write_file("$out/results.json", JSON::PP->new->canonical->pretty->encode(
     { measurements => \%r, targets => \@verdicts }));
 write_file("$out/rps.dat", join '', map { sprintf "\"%s\" %.0f\n", $_->[0] =~ s/_/ /gr, $_->[1] } @rows);
 system('gnuplot', '-e', "set terminal pngcairo size 1000,500; set output '$out/plot.png';"
-    . "set style fill solid 0.8; set boxwidth 0.7; set xtics rotate by -30;"
+    . "set style fill solid 0.8; set boxwidth 0.7; set xtics rotate by -30; set bmargin 8; set rmargin 10;"
     . "set ylabel 'requests/s'; set logscale y; set grid ytics; unset key;"
     . "set title 'make bench: requests/s (log scale), one run on one machine';"
     . "plot '$out/rps.dat' using 0:2:xtic(1) with boxes lc rgb '#1f77b4'") == 0
