@@ -153,22 +153,17 @@ static void fail(struct conn *c, enum fail_kind kind)
 /* Write what is left of the request; then wait for the answer. */
 static void send_req(struct conn *c)
 {
-    c->state = C_SENDING;
-    while (c->out_off < c->out_len) {
-        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-                         MSG_NOSIGNAL);
+    int sent;
 
-        if (n > 0) {
-            c->out_off += (size_t)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            watch(c, EV_WRITE);
-            return;
-        } else {
-            fail(c, FAIL_RESET);
-            return;
-        }
+    c->state = C_SENDING;
+    sent = send_some(c->fd, c->out, c->out_len, &c->out_off);
+    if (sent == 0) {
+        watch(c, EV_WRITE);
+        return;
+    }
+    if (sent < 0) {
+        fail(c, FAIL_RESET);
+        return;
     }
     c->state = C_READING;
     watch(c, EV_READ);

@@ -94,22 +94,16 @@ static void watch(struct conn *c, int events)
 /* Write what out holds. Returns 0, or -1 when the connection closed. */
 static int flush(struct conn *c)
 {
-    while (c->out_off < c->out.len) {
-        ssize_t n = send(c->fd, c->out.p + c->out_off, c->out.len - c->out_off,
-                         MSG_NOSIGNAL);
+    int sent = send_some(c->fd, c->out.p, c->out.len, &c->out_off);
 
-        if (n > 0) {
-            c->out_off += (size_t)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            watch(c, EV_WRITE);
-            deadline(c, cfg->header_timeout_ms);
-            return 0;
-        } else {
-            conn_close(c);
-            return -1;
-        }
+    if (sent == 0) {
+        watch(c, EV_WRITE);
+        deadline(c, cfg->header_timeout_ms);
+        return 0;
+    }
+    if (sent < 0) {
+        conn_close(c);
+        return -1;
     }
     c->out.len = c->out_off = 0;
     if (c->close_after) {

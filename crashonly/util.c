@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static void vlog(const char *fmt, va_list ap)
@@ -105,4 +106,21 @@ void buf_putll(struct buf *b, long long v)
     if (v < 0)
         *--p = '-';
     buf_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+int send_some(int fd, const char *b, size_t len, size_t *off)
+{
+    while (*off < len) {
+        ssize_t n = send(fd, b + *off, len - *off, MSG_NOSIGNAL);
+
+        if (n > 0)
+            *off += (size_t)n;
+        else if (n < 0 && errno == EINTR)
+            continue;
+        else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        else
+            return -1;
+    }
+    return 1;
 }

@@ -34,6 +34,11 @@ void co_assert_fail(const char *expr, const char *file, int line)
 void *xmalloc(size_t size);
 void *xrealloc(void *p, size_t size);
 
+/* Send b[*off..len) on a non-blocking socket, advancing *off. Returns 1
+ * when all is sent, 0 when the socket is full (wait for EV_WRITE), or -1
+ * on an error, with errno set. Never raises SIGPIPE. */
+int send_some(int fd, const char *b, size_t len, size_t *off);
+
 /* A growable byte buffer; the owner frees p (never at exit). */
 struct buf {
     char *p;
