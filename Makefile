@@ -9,7 +9,7 @@ ifeq ($(CI),true)
 WARN += -Werror
 endif
 ifneq ($(SANITIZE),)
-CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags hiredis libllhttp 2>/dev/null)

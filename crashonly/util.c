@@ -75,6 +75,8 @@ void *xrealloc(void *p, size_t size)
 
 void buf_put(struct buf *b, const char *s, size_t len)
 {
+    if (len == 0)
+        return;
     if (b->len + len > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
 

@@ -183,9 +183,9 @@ static void test_parse_url(void)
     is_str(u.user, "", "url: :pass@ has no user");
     is_str(u.pass, "only", "url: :pass@ password");
 
-    ok(url("redis://a%40b:p%40ss%3A%2f@h", &u, err) == 0, "url: %XX");
-    is_str(u.user, "a@b", "url: %40 in user");
-    is_str(u.pass, "p@ss:/", "url: %40 %3A %2f in password");
+    ok(url("redis://a%40b:p%40ss%3A%2f@h", &u, err) == 0, "url: %%XX");
+    is_str(u.user, "a@b", "url: %%40 in user");
+    is_str(u.pass, "p@ss:/", "url: %%40 %%3A %%2f in password");
 
     ok(url("redis://[::1]:6380", &u, err) == 0, "url: [::1]:6380");
     is_str(u.host, "::1", "url: IPv6 host without brackets");
