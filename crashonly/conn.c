@@ -203,7 +203,8 @@ void conn_reply(void *privdata, long long n, const char *str, size_t len)
     /* The input kept back is at most one read: go on with it from rbuf. */
     len = c->in.len;
     co_assert(len <= sizeof(rbuf));
-    memcpy(rbuf, c->in.p, len);
+    if (len > 0)
+        memcpy(rbuf, c->in.p, len);
     c->in.len = 0;
     consume(c, rbuf, len);
 }
