@@ -1,12 +1,14 @@
 #!/usr/bin/perl
 # make chaos, short and bounded, on a local stack of its own: it passes
 # while workers are SIGKILLed, writes its report, and fails when another
-# writer makes the ledger and the totals disagree. Then make wrk's check.
+# writer makes the ledger and the totals disagree. Then chaos
+# BACKEND=compose refusing the port this stack holds, and make wrk's check.
 use strict;
 use warnings;
 use lib 'tests/lib';
 use Crashonly;
 use JSON::PP;
+use POSIX ();
 use Test::More;
 
 my $state = tmp() . '/stack';
@@ -38,7 +40,7 @@ my $intruder = fork() // die;
 if ($intruder == 0) {
     my $until = time + 3;
     http_get($env{PORT}, '/') while time < $until;
-    exit 0;
+    POSIX::_exit(0);    # not exit: END would take the stack down
 }
 $out = tmp() . '/run2';
 $verdict = `DURATION=2 KILL_EVERY=10 CONNS=8 OUT=$out chaos/chaos 2>&1`;
@@ -47,6 +49,22 @@ waitpid($intruder, 0);
 is($rc, 1, 'chaos fails when the totals hold hits the ledger did not ask for')
     or diag $verdict;
 like($verdict, qr/^FAIL .* [1-9]\d* doubled/m, 'and says they were doubled');
+
+# BACKEND=compose while this local stack holds the port its proxy would
+# take: a clear refusal, before anything is built or started.
+SKIP: {
+    skip 'no Docker engine', 3 if system('timeout 20 docker info >/dev/null 2>&1');
+    my $project = "crashonly-test-none-$$";
+    ok(http_get($env{PORT}, '/hits'), 'the local stack still answers') or last;
+    my $msg = `BACKEND=compose COMPOSE_PROJECT_NAME=$project PROXY_PORT=$env{PORT} DURATION=1 chaos/chaos 2>&1`;
+    is($? >> 8, 2, 'chaos BACKEND=compose refuses the port the local stack holds')
+        or diag $msg;
+    like($msg, qr/^chaos: the local stack \(\Q$state\E\) is up on port $env{PORT}/m,
+        'and says so');
+    # Had it not refused, the project it started is this test's to remove.
+    system("timeout 120 stack/compose -p $project down -v -t 0 >/dev/null 2>&1")
+        if `docker ps -aq --filter label=com.docker.compose.project=$project`;
+}
 
 my $wrk = `DURATION=2 KILL_EVERY=0.5 CONNS=16 chaos/wrk/run 2>&1`;
 is($? >> 8, 0, 'make wrk: the hit delta is within what wrk did') or diag $wrk;

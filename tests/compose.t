@@ -1,9 +1,10 @@
 #!/usr/bin/perl
 # compose.t: the compose stack on a real Docker engine. Builds the images,
 # runs five workers, checks that requests spread over all of them, crashes
-# one for real and sees the engine restart it with no client error, scales
-# to 8 and back to 2 under the same proxy, times 'compose stop', and takes
-# the stack down with its volume. Skips when no Docker engine answers;
+# one for real and sees the engine restart it with no client error, runs a
+# short chaos on it (BACKEND=compose) that must pass, scales to 8 and back
+# to 2 under the same proxy, times 'compose stop', and takes the stack down
+# with its volume. Skips when no Docker engine answers;
 # with CI=true that skip is a failure instead. Touches only its own
 # project's containers (crashonly-test-PID) and removes them at the end.
 use strict;
@@ -195,6 +196,39 @@ while (my $line = <$rd>) {
 cmp_ok($served, '>', 0, "clients were served during the crash ($served)");
 is($failed, 0, 'no client saw an error');
 is(hits()->{total} - $before, $served, 'each request counted once');
+
+# make chaos BACKEND=compose on this stack, short and bounded: workers
+# crashed under hitload's load, then every hit checked. It finds the stack
+# up, so it neither builds nor starts one; it waits for every worker to
+# run again before it reports.
+{
+    my $dir = File::Temp->newdir;
+    local @ENV{qw(BACKEND COMPOSE_PROJECT_NAME STATE OUT DURATION KILL_EVERY CONNS)}
+        = ('compose', $project, "$dir", "$dir/run", 4, 1, 16);
+    my ($ok, $verdict, $err) = run(120, 'chaos/chaos');
+    ok($ok, 'chaos on compose passes while workers are crashed')
+        or diag($verdict, $err);
+    like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, [1-9]\d* workers killed, 0 client-visible errors, p99 [\d.]+ ms$/m,
+        'with one verdict line: kills, none lost or doubled');
+    like($verdict, qr/^t=  1s .*workers up \d\/5$/m,
+        'and a progress line a second over the 5 worker containers');
+    my $res = eval {
+        open(my $f, '<', "$dir/run/results.json") or die;
+        decode_json(do { local $/; <$f> });
+    };
+    my @kills = @{ $res->{kills} // [] };
+    my %names = map { $_ => 1 } map { inspect($_, '{{.Name}}') =~ s{^/}{}r } @workers;
+    ok(@kills && !grep({ !$names{ $_->{worker} } } @kills),
+        'results.json names each kill by its worker container');
+    ok(@kills && !grep({ !defined $_->{restarted_ms} } @kills),
+        'and how long the engine took to restart it') or diag(explain(\@kills));
+    ok(grep({ defined $_->{recovered_ms} } @kills),
+        'and the new process to serve again') or diag(explain(\@kills));
+    my $up = (run(20, qw(docker ps -q --filter status=running --filter),
+        "label=com.docker.compose.project=$project", '--filter',
+        'label=com.docker.compose.service=worker'))[1];
+    is(scalar(split ' ', $up), 5, 'every worker runs again after it');
+}
 
 # Scaling under the same proxy: its container neither restarts nor changes.
 my ($proxy) = ids('proxy');
