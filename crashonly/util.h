@@ -20,7 +20,7 @@ enum exit_code {
 /* One line on stderr, logfmt-style, written with a single write(2). */
 void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Log one line, then end the process at once: no atexit, no flushing. */
+/* Log one line, then _exit(code): nothing else runs, nothing is flushed. */
 void die(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
 
