@@ -85,7 +85,7 @@ static void got(const redisReply *r)
 {
     if (r == NULL)
         die(EXIT_REDIS_LOST, "level=fatal event=redis_lost error=\"%s\"",
-            redis->errstr ? redis->errstr : "disconnected");
+            redis->errstr[0] ? redis->errstr : "disconnected");
     co_assert(pending > 0);
     pending--;
     progress = ev_now(loop);
@@ -106,7 +106,8 @@ static void error_reply(const redisReply *r)
     }
 }
 
-static void on_count(redisAsyncContext *ac, void *reply, void *privdata)
+/* A reply to a client's command, handed to the sink as n or text. */
+static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     const redisReply *r = reply;
 
@@ -257,7 +258,7 @@ void store_hit(const char *id, size_t id_len, void *privdata)
 
     sent();
     if (id_len == 0) {
-        redisAsyncFormattedCommand(redis, on_count, privdata, cmd_hit.p,
+        redisAsyncFormattedCommand(redis, on_reply, privdata, cmd_hit.p,
                                    cmd_hit.len);
         return;
     }
@@ -270,18 +271,18 @@ void store_hit(const char *id, size_t id_len, void *privdata)
     buf_puts(&b, "\r\n");
     buf_put(&b, cmd_hit_tail.p, cmd_hit_tail.len);
     co_assert(b.p == cmd);
-    redisAsyncFormattedCommand(redis, on_count, privdata, b.p, b.len);
+    redisAsyncFormattedCommand(redis, on_reply, privdata, b.p, b.len);
 }
 
 void store_hits(void *privdata)
 {
     sent();
-    redisAsyncFormattedCommand(redis, on_count, privdata, cmd_hits.p,
+    redisAsyncFormattedCommand(redis, on_reply, privdata, cmd_hits.p,
                                cmd_hits.len);
 }
 
 void store_ping(void *privdata)
 {
     sent();
-    redisAsyncCommand(redis, on_count, privdata, "PING");
+    redisAsyncCommand(redis, on_reply, privdata, "PING");
 }
