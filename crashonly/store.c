@@ -186,7 +186,7 @@ static void on_watchdog(struct ev_loop *l, ev_timer *w, int revents)
 }
 
 void store_start(struct ev_loop *l, const struct config *c, void (*ready)(void),
-                 store_reply_fn *on_reply)
+                 store_reply_fn *replies)
 {
     char secs[16];
     double tick;
@@ -194,7 +194,7 @@ void store_start(struct ev_loop *l, const struct config *c, void (*ready)(void),
     loop = l;
     cfg = c;
     on_ready = ready;
-    sink = on_reply;
+    sink = replies;
 
     buf_puts(&cmd_hit, "*6\r\n");
     arg(&cmd_hit, "FCALL");

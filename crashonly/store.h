@@ -14,10 +14,10 @@ typedef void store_reply_fn(void *privdata, long long n, const char *str,
                             size_t len);
 
 /* Connect, authenticate, select the db and load the Redis Function, then
- * call ready(). Every reply goes to on_reply. Any failure ends the process
+ * call ready(). Every reply goes to replies. Any failure ends the process
  * with EXIT_REDIS_*: losing Redis is a crash. */
 void store_start(struct ev_loop *loop, const struct config *cfg,
-                 void (*ready)(void), store_reply_fn *on_reply);
+                 void (*ready)(void), store_reply_fn *replies);
 
 /* Count one hit, at most once per id when id_len > 0; the reply's n is
  * the hit's number (the first answer's number for a repeated id). */
