@@ -1,8 +1,10 @@
 #!/usr/bin/perl
 # make chaos, short and bounded, on a local stack of its own: it passes
-# while workers are SIGKILLed, writes its report, and fails when another
-# writer makes the ledger and the totals disagree. Then chaos
-# BACKEND=compose refusing the port this stack holds, and make wrk's check.
+# while workers are SIGKILLed, and while Redis and nginx are too
+# (TARGETS), writes its report, and fails when another writer makes the
+# ledger and the totals disagree. The killer's Redis and nginx crashes one
+# by one. Then chaos BACKEND=compose refusing the port this stack holds
+# and TARGETS other than workers, and make wrk's check.
 use strict;
 use warnings;
 use lib 'tests/lib';
@@ -10,6 +12,7 @@ use Crashonly;
 use JSON::PP;
 use POSIX ();
 use Test::More;
+use Time::HiRes qw(time sleep);
 
 my $state = tmp() . '/stack';
 my %env = (STATE => $state, PORT => free_port(), REDIS_PORT => free_port(),
@@ -33,6 +36,61 @@ my $res = eval { decode_json(do { local $/; open(my $f, '<', "$out/results.json"
 ok($res && $res->{pass} && @{ $res->{kills} } > 0, 'results.json says pass, with the kills');
 ok((grep { defined $_->{recovered_ms} } @{ $res->{kills} // [] }) > 0,
     'and how long killed workers took to serve again');
+
+# The killer alone, one kill each: Redis, then nginx with its workers.
+# Each is back under a new pid, and the stack serves again.
+sub slurp { open(my $f, '<', $_[0]) or return ''; local $/; <$f> // '' }
+sub pid_of { (slurp("$state/sv/$_[0]/supervise/pid") =~ /(\d+)/)[0] // 0 }
+sub serves_within {
+    my ($s) = @_;
+    my $until = time + $s;
+    while (time < $until) {
+        my ($st) = http_get($env{PORT}, '/hits', {}, 1);
+        return 1 if ($st // 0) == 200;
+        sleep 0.05;
+    }
+    return 0;
+}
+for my $kind (qw(redis nginx)) {
+    my $old = pid_of($kind);
+    my @children = $kind eq 'nginx' ? split(' ', slurp("/proc/$old/task/$old/children")) : ();
+    my $kills = tmp() . "/kills-$kind.tsv";
+    system("TARGETS=$kind chaos/killer 1 0.5 $kills");
+    my $k = slurp($kills);
+    like($k, qr/^\d+\t\d{13}\t$kind\t$old\n\z/, "killer TARGETS=$kind: one kill of $kind, pid $old");
+    # Dead: gone, or a zombie its new parent has not reaped yet.
+    my @alive = grep { slurp("/proc/$_/stat") =~ /^\d+ \(.*\) [^Z]/s } $old, @children;
+    ok(!@alive, "the process is dead" . (@children ? ", and its workers (@children)" : ''))
+        or diag "alive: @alive";
+    ok(serves_within(15), "the stack serves /hits again");
+    my $new = pid_of($kind);
+    ok($new && $new != $old, "$kind runs again under runsv, pid $new");
+}
+
+# Redis and nginx killed too, beside workers: still nothing lost or doubled,
+# and each kind's recovery in the report.
+$out = tmp() . '/run-all';
+$verdict = `TARGETS=workers,redis,nginx DURATION=6 KILL_EVERY=1.5 CONNS=16 OUT=$out chaos/chaos 2>&1`;
+is($? >> 8, 0, 'chaos TARGETS=workers,redis,nginx passes') or diag $verdict;
+like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, \d+ workers, \d+ redis and \d+ nginx killed, 0 client-visible errors, p99 [\d.]+ ms$/m,
+    'its verdict counts the kills of each kind');
+$res = eval { decode_json(do { local $/; open(my $f, '<', "$out/results.json") or die; <$f> }) };
+my @k = @{ $res->{kills} // [] };
+ok(@k >= 3 && !grep({ $_->{worker} !~ /^(w[1-3]|redis|nginx)$/ } @k),
+    'kills.tsv names the service killed: ' . join(' ', map { $_->{worker} } @k));
+is(join(' ', grep { my $kind = $_; grep { $_->{kind} eq $kind } @k } qw(worker redis nginx)),
+    'worker redis nginx', 'each kind was killed');
+ok(!grep({ $_->{kind} ne 'worker' && !defined $_->{recovered_ms} } @k),
+    'each Redis and nginx kill has its recovery time');
+ok(!grep({ $_->{kind} eq 'redis' && !defined $_->{stack_ms} } @k),
+    'and each Redis kill the time to the stack counting again');
+
+# Redis and nginx are the local stack's: compose refuses them, at once.
+my $msg = `BACKEND=compose TARGETS=workers,redis DURATION=1 chaos/chaos 2>&1`;
+is($? >> 8, 2, 'chaos BACKEND=compose refuses TARGETS=workers,redis') or diag $msg;
+like($msg, qr/^chaos: TARGETS=redis works on the local stack only/m, 'and says so');
+$msg = `TARGETS=workers,disk DURATION=1 chaos/chaos 2>&1`;
+is($? >> 8, 2, 'chaos refuses an unknown target') or diag $msg;
 
 # Another writer during the run: hits nobody in the ledger asked for. The
 # checker must call that out, and chaos must fail.
