@@ -142,11 +142,16 @@ static void on_setup(redisAsyncContext *ac, void *reply, void *privdata)
 
     (void)ac;
     got(r);
+    /* A Redis still loading its data is not there yet: a lost Redis. */
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "LOADING", 7) == 0)
+        die(EXIT_REDIS_LOST, "level=fatal event=redis_loading error=\"%s\"",
+            r->str);
     if (r->type == REDIS_REPLY_ERROR)
         die(EXIT_REDIS_REFUSED,
             "level=fatal event=redis_refused command=%s error=\"%s\"%s", what,
             r->str,
-            what == cmd_function ? " hint=\"Redis >= 7.0 needed\"" : "");
+            strstr(r->str, "unknown command") ? " hint=\"Redis >= 7.0 needed\""
+                                              : "");
     if (what == cmd_function)
         on_ready();
 }

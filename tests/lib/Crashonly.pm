@@ -274,11 +274,18 @@ sub raw_request {
 $SIG{$_} = sub { exit 128 } for qw(INT TERM HUP);
 $SIG{PIPE} = sub { };
 
+sub children {
+    open(my $f, '<', "/proc/$_[0]/task/$_[0]/children") or return ();
+    return split ' ', (<$f> // '');
+}
+
 END {
     if ($$ == $parent) {
         local $?;
         for my $pid (keys %started) {
-            kill 'KILL', $pid;
+            # With its children: nginx's workers, which outlive a master
+            # killed alone and keep its port.
+            kill 'KILL', $pid, children($pid);
             waitpid($pid, 0);
         }
     }
