@@ -134,6 +134,15 @@ my ($bad, $seen) = spread(5, 500);
 is($bad, 0, 'no request failed while spreading');
 is_deeply([sort keys %$seen], [names(@workers)],
     'requests spread over all 5 workers');
+
+# Who gets in: Redis's default user may only PING; the workers' ACL user,
+# whose password only REDIS_URL carries, runs the counter.
+my ($redis) = ids('redis');
+my (undef, $noperm) = run(20, 'docker', 'exec', $redis, 'redis-cli', 'GET', 'crashonly:hits');
+like($noperm, qr/NOPERM/, "Redis refuses data to its default user");
+like(inspect($workers[0], '{{range .Config.Env}}{{println .}}{{end}}'),
+    qr{^REDIS_URL=redis://crashonly:[^@\s]+\@redis:6379$}m,
+    'workers reach Redis as their ACL user');
 my $h = hits();
 is_deeply([sort grep { $h->{workers}{$_} > 0 } keys %{ $h->{workers} }],
     [names(@workers)], 'GET /hits shows all 5 workers');
