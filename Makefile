@@ -50,10 +50,10 @@ $(B)/unit: $(B)/obj/test_unit.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 deps:
-	@stack/deps build run test chaos fuzz
+	@stack/deps build run test chaos fuzz bench
 
 test:
-	@stack/deps build run test chaos fuzz
+	@stack/deps build run test chaos fuzz bench
 	$(MAKE) all $(B)/unit
 	prove tests/
 
@@ -69,7 +69,7 @@ hits:
 	@stack/hits
 
 chaos:
-	@stack/deps build run test chaos fuzz
+	@stack/deps build run test chaos fuzz bench
 	$(MAKE) all $(B)/hitload
 	chaos/chaos
 
