@@ -69,7 +69,7 @@ hits:
 	@stack/hits
 
 chaos:
-	@stack/deps build run test chaos fuzz bench
+	@stack/deps build run test chaos
 	$(MAKE) all $(B)/hitload
 	chaos/chaos
 
