@@ -37,7 +37,7 @@ sub free_port {
 sub free_ports {
     my ($n) = @_;
     for (1 .. 200) {
-        my $base = 20000 + int(rand(30000));
+        my $base = 20000 + int(rand(12000)); # below the ephemeral ports
         my @held;
         for my $p ($base .. $base + $n - 1) {
             my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
