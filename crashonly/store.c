@@ -7,40 +7,55 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The Redis Function library. Its name carries a version, so workers of
  * two versions can share a Redis during a rolling restart. FUNCTION LOAD
  * persists it in the AOF and RDB: it survives Redis restarts. */
 static const char library[] =
-    "#!lua name=crashonly_1\n"
-    "-- co_hit_1 KEYS total, workers[, id]  ARGV worker[, seconds]\n"
-    "-- Count a hit; a known id returns its first number instead.\n"
-    "local function hit(keys, args)\n"
-    "  if keys[3] then\n"
-    "    local seen = redis.call('GET', keys[3])\n"
-    "    if seen then return tonumber(seen) end\n"
+    "#!lua name=crashonly_2\n"
+    "-- co_count_2 KEYS total, workers, id...  ARGV worker, seconds, plain\n"
+    "-- Count one loop pass of a worker's hits in one atomic step: `plain`\n"
+    "-- hits without an id, numbered first .. first + plain - 1, and one\n"
+    "-- hit per id key, where an id seen before gets its first number.\n"
+    "-- Returns {first, the number of each id key in order}.\n"
+    "local function count(keys, args)\n"
+    "  local n = tonumber(redis.call('GET', keys[1]) or '0')\n"
+    "  local new = tonumber(args[3])\n"
+    "  local out = {n + 1}\n"
+    "  n = n + new\n"
+    "  for i = 3, #keys do\n"
+    "    local seen = redis.call('GET', keys[i])\n"
+    "    if seen then\n"
+    "      out[i - 1] = tonumber(seen)\n"
+    "    else\n"
+    "      n, new = n + 1, new + 1\n"
+    "      redis.call('SET', keys[i], n, 'EX', args[2])\n"
+    "      out[i - 1] = n\n"
+    "    end\n"
     "  end\n"
-    "  local n = redis.call('INCR', keys[1])\n"
-    "  redis.call('HINCRBY', keys[2], args[1], 1)\n"
-    "  if keys[3] then redis.call('SET', keys[3], n, 'EX', args[2]) end\n"
-    "  return n\n"
+    "  if new > 0 then\n"
+    "    redis.call('INCRBY', keys[1], new)\n"
+    "    redis.call('HINCRBY', keys[2], args[1], new)\n"
+    "  end\n"
+    "  return out\n"
     "end\n"
-    "-- co_hits_1 KEYS total, workers: both, as one JSON snapshot.\n"
+    "-- co_hits_2 KEYS total, workers: both, as one JSON snapshot.\n"
     "local function hits(keys)\n"
     "  local w, workers = redis.call('HGETALL', keys[2]), {}\n"
     "  for i = 1, #w, 2 do workers[w[i]] = tonumber(w[i + 1]) end\n"
     "  local total = tonumber(redis.call('GET', keys[1]) or '0')\n"
     "  return cjson.encode({total = total, workers = workers})\n"
     "end\n"
-    "redis.register_function('co_hit_1', hit)\n"
-    "redis.register_function{function_name = 'co_hits_1',\n"
+    "redis.register_function('co_count_2', count)\n"
+    "redis.register_function{function_name = 'co_hits_2',\n"
     "  callback = hits, flags = {'no-writes'}}\n";
 
 #define KEY_TOTAL   "crashonly:hits"
 #define KEY_WORKERS "crashonly:workers"
 #define KEY_ID      "crashonly:id:"
-#define CMD_MAX     512 /* the longest formatted command, with a 128-byte id */
+#define BATCH_MAX   1000 /* hits in one call; more are sent at once */
 
 static struct ev_loop *loop;
 static redisAsyncContext *redis;
@@ -48,11 +63,26 @@ static const struct config *cfg;
 static store_reply_fn *sink;
 static void (*on_ready)(void);
 
-/* Commands formatted once at start-up; per hit only the id is added. */
-static struct buf cmd_hit;      /* FCALL co_hit_1 2 total workers worker */
-static struct buf cmd_hit_head; /* FCALL co_hit_1 3 total workers */
-static struct buf cmd_hit_tail; /* worker seconds */
-static struct buf cmd_hits;     /* FCALL_RO co_hits_1 2 total workers */
+/* Arguments formatted once at start-up. */
+static struct buf cmd_keys; /* total workers: co_count_2's first keys */
+static struct buf cmd_tail; /* worker seconds: its first arguments */
+static struct buf cmd_hits; /* FCALL_RO co_hits_2 2 total workers */
+
+/* The hits of this loop pass, sent as one co_count_2 call by flush(). */
+static struct buf batch_ids; /* the id keys, formatted */
+static unsigned batch_nid;   /* how many: the keys past total, workers */
+static unsigned batch_plain; /* hits without an id */
+static struct buf batch_cmd; /* the call, formatted anew each pass */
+static ev_prepare batch_flush;
+
+/* Who waits for a count, in the order of the calls: each call's waiters,
+ * then one with who NULL to end that call's. A ring that grows. */
+struct waiter {
+    void *who; /* the privdata of store_hit() */
+    int id;    /* 1: numbered by its id key; 0: a plain hit */
+};
+static struct waiter *ring;
+static size_t ring_cap, ring_head, ring_len;
 
 /* The watchdog: a reply later than the timeout is a crash. */
 static ev_timer watchdog;
@@ -72,6 +102,43 @@ static void arg(struct buf *b, const char *s)
     buf_puts(b, "\r\n");
     buf_puts(b, s);
     buf_puts(b, "\r\n");
+}
+
+static void arg_ll(struct buf *b, long long v)
+{
+    char s[24];
+
+    snprintf(s, sizeof(s), "%lld", v);
+    arg(b, s);
+}
+
+static void push(void *who, int id)
+{
+    if (ring_len == ring_cap) {
+        size_t cap = ring_cap ? ring_cap * 2 : 256, i;
+        struct waiter *r = xmalloc(cap * sizeof(*r));
+
+        for (i = 0; i < ring_len; i++)
+            r[i] = ring[(ring_head + i) % ring_cap];
+        free(ring);
+        ring = r;
+        ring_cap = cap;
+        ring_head = 0;
+    }
+    ring[(ring_head + ring_len) % ring_cap].who = who;
+    ring[(ring_head + ring_len) % ring_cap].id = id;
+    ring_len++;
+}
+
+static struct waiter pop(void)
+{
+    struct waiter w;
+
+    co_assert(ring_len > 0);
+    w = ring[ring_head];
+    ring_head = (ring_head + 1) % ring_cap;
+    ring_len--;
+    return w;
 }
 
 static void sent(void)
@@ -125,6 +192,74 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     } else {
         sink(privdata, -1, "unexpected reply", 16);
     }
+}
+
+/* The reply to one co_count_2 call: a number for each of its waiters, or
+ * the error that each of them gets. Waiters may ask again from the sink:
+ * they join the next call, behind this call's end. */
+static void on_count(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    const redisReply *r = reply;
+    size_t next = 1; /* the element for the next waiter with an id */
+    long long first = 0;
+    struct waiter w;
+    int ok;
+
+    (void)ac;
+    (void)privdata;
+    got(r);
+    ok = r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+         r->element[0]->type == REDIS_REPLY_INTEGER;
+    if (ok)
+        first = r->element[0]->integer;
+    else if (r->type == REDIS_REPLY_ERROR)
+        error_reply(r);
+    while ((w = pop()).who != NULL) {
+        if (!ok) {
+            sink(w.who, -1, "unexpected reply", 16);
+        } else if (!w.id) {
+            sink(w.who, first++, NULL, 0);
+        } else {
+            co_assert(next < r->elements &&
+                      r->element[next]->type == REDIS_REPLY_INTEGER);
+            sink(w.who, r->element[next++]->integer, NULL, 0);
+        }
+    }
+    co_assert(!ok || next == r->elements);
+}
+
+/* Send this loop pass's hits as one call, and write it at once: one
+ * Redis command and one write(2) for all of them. */
+static void flush(void)
+{
+    if (batch_nid + batch_plain == 0)
+        return;
+    batch_cmd.len = 0;
+    buf_puts(&batch_cmd, "*");
+    buf_putll(&batch_cmd, 8 + (long long)batch_nid);
+    buf_puts(&batch_cmd, "\r\n");
+    arg(&batch_cmd, "FCALL");
+    arg(&batch_cmd, "co_count_2");
+    arg_ll(&batch_cmd, 2 + (long long)batch_nid);
+    buf_put(&batch_cmd, cmd_keys.p, cmd_keys.len);
+    buf_put(&batch_cmd, batch_ids.p, batch_ids.len);
+    buf_put(&batch_cmd, cmd_tail.p, cmd_tail.len);
+    arg_ll(&batch_cmd, batch_plain);
+    push(NULL, 0);
+    sent();
+    redisAsyncFormattedCommand(redis, on_count, NULL, batch_cmd.p,
+                               batch_cmd.len);
+    redisAsyncHandleWrite(redis);
+    batch_ids.len = 0;
+    batch_nid = batch_plain = 0;
+}
+
+static void on_batch_flush(struct ev_loop *l, ev_prepare *w, int revents)
+{
+    (void)l;
+    (void)w;
+    (void)revents;
+    flush();
 }
 
 static void on_heartbeat(redisAsyncContext *ac, void *reply, void *privdata)
@@ -201,28 +336,19 @@ void store_start(struct ev_loop *l, const struct config *c, void (*ready)(void),
     on_ready = ready;
     sink = replies;
 
-    buf_puts(&cmd_hit, "*6\r\n");
-    arg(&cmd_hit, "FCALL");
-    arg(&cmd_hit, "co_hit_1");
-    arg(&cmd_hit, "2");
-    arg(&cmd_hit, KEY_TOTAL);
-    arg(&cmd_hit, KEY_WORKERS);
-    arg(&cmd_hit, c->worker);
-    buf_puts(&cmd_hit_head, "*8\r\n");
-    arg(&cmd_hit_head, "FCALL");
-    arg(&cmd_hit_head, "co_hit_1");
-    arg(&cmd_hit_head, "3");
-    arg(&cmd_hit_head, KEY_TOTAL);
-    arg(&cmd_hit_head, KEY_WORKERS);
+    arg(&cmd_keys, KEY_TOTAL);
+    arg(&cmd_keys, KEY_WORKERS);
     snprintf(secs, sizeof(secs), "%d", c->dedupe_seconds);
-    arg(&cmd_hit_tail, c->worker);
-    arg(&cmd_hit_tail, secs);
+    arg(&cmd_tail, c->worker);
+    arg(&cmd_tail, secs);
     buf_puts(&cmd_hits, "*5\r\n");
     arg(&cmd_hits, "FCALL_RO");
-    arg(&cmd_hits, "co_hits_1");
+    arg(&cmd_hits, "co_hits_2");
     arg(&cmd_hits, "2");
     arg(&cmd_hits, KEY_TOTAL);
     arg(&cmd_hits, KEY_WORKERS);
+    ev_prepare_init(&batch_flush, on_batch_flush);
+    ev_prepare_start(loop, &batch_flush);
 
     redis = redisAsyncConnect(c->redis.host, c->redis.port);
     if (redis == NULL || redis->err)
@@ -258,25 +384,19 @@ void store_start(struct ev_loop *l, const struct config *c, void (*ready)(void),
 
 void store_hit(const char *id, size_t id_len, void *privdata)
 {
-    char cmd[CMD_MAX];
-    struct buf b = {cmd, 0, sizeof(cmd)};
-
-    sent();
+    push(privdata, id_len > 0);
     if (id_len == 0) {
-        redisAsyncFormattedCommand(redis, on_reply, privdata, cmd_hit.p,
-                                   cmd_hit.len);
-        return;
+        batch_plain++;
+    } else {
+        buf_puts(&batch_ids, "$");
+        buf_putll(&batch_ids, (long long)(sizeof(KEY_ID) - 1 + id_len));
+        buf_puts(&batch_ids, "\r\n" KEY_ID);
+        buf_put(&batch_ids, id, id_len);
+        buf_puts(&batch_ids, "\r\n");
+        batch_nid++;
     }
-    co_assert(cmd_hit_head.len + cmd_hit_tail.len + id_len + 40 < CMD_MAX);
-    buf_put(&b, cmd_hit_head.p, cmd_hit_head.len);
-    buf_puts(&b, "$");
-    buf_putll(&b, (long long)(sizeof(KEY_ID) - 1 + id_len));
-    buf_puts(&b, "\r\n" KEY_ID);
-    buf_put(&b, id, id_len);
-    buf_puts(&b, "\r\n");
-    buf_put(&b, cmd_hit_tail.p, cmd_hit_tail.len);
-    co_assert(b.p == cmd);
-    redisAsyncFormattedCommand(redis, on_reply, privdata, b.p, b.len);
+    if (batch_nid + batch_plain >= BATCH_MAX)
+        flush();
 }
 
 void store_hits(void *privdata)

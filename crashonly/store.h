@@ -20,7 +20,9 @@ void store_start(struct ev_loop *loop, const struct config *cfg,
                  void (*ready)(void), store_reply_fn *replies);
 
 /* Count one hit, at most once per id when id_len > 0; the reply's n is
- * the hit's number (the first answer's number for a repeated id). */
+ * the hit's number (the first answer's number for a repeated id). The
+ * hits of one loop pass go to Redis together, as one call, when the loop
+ * is about to wait. */
 void store_hit(const char *id, size_t id_len, void *privdata);
 
 /* Read {"total": N, "workers": {...}} as one atomic snapshot. */

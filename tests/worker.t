@@ -106,6 +106,39 @@ for my $header ('Idempotency-Key', 'X-Request-Id') {
     is(hits($p1)->{total}, $before + 5, 'total rose by 5');
 }
 
+# ---- one loop pass, one Redis call ---------------------------------------
+# The worker is stopped while 30 clients send, so that one loop pass sees
+# them all: 10 with the same id, 10 with ids of their own, 10 without.
+{
+    my $fcalls = sub {
+        my $info = redis_cmd($rport, 'INFO', 'commandstats');
+        return $info =~ /^cmdstat_fcall:calls=(\d+)/m ? $1 : 0;
+    };
+    my $tag = int(rand(1e9));
+    my @hdr = ((map { { 'Idempotency-Key' => "same-$tag" } } 1 .. 10),
+        (map { { 'Idempotency-Key' => "own-$tag-$_" } } 1 .. 10),
+        (map { {} } 1 .. 10));
+    my @s = map { http_conn($p1) } @hdr;
+    sleep 0.1; # the worker accepts them all first
+    my $before = hits($p1)->{total};
+    my $calls = $fcalls->();
+    kill 'STOP', $w1;
+    for my $i (0 .. $#s) {
+        my $req = "GET / HTTP/1.1\r\nHost: x\r\n";
+        $req .= "$_: $hdr[$i]{$_}\r\n" for keys %{ $hdr[$i] };
+        syswrite($s[$i], "$req\r\n");
+    }
+    kill 'CONT', $w1;
+    my @n = map { my ($st, $h) = read_response($_, 5); $h ? $h->{'x-hits'} : 'none' } @s;
+    is($fcalls->() - $calls, 1, '30 hits in one loop pass: one Redis call');
+    my %same = map { $_ => 1 } @n[0 .. 9];
+    is(scalar(keys %same), 1, 'the same id in one call: one number');
+    is_deeply([sort { $a <=> $b } keys(%same), @n[10 .. 29]],
+        [$before + 1 .. $before + 21],
+        'one call: 21 hits, numbered ' . ($before + 1) . ' to ' . ($before + 21));
+    is(hits($p1)->{total}, $before + 21, 'total rose by 21');
+}
+
 # ---- /hits with two workers ----------------------------------------------
 {
     http_get($p2, '/') for 1 .. 7;
@@ -238,7 +271,7 @@ for my $sig ('TERM', 'INT') {
 {
     is(redis_cmd($rport, qw(ACL SETUSER counter on >pa55word resetkeys
         ~crashonly:* -@all +fcall +fcall_ro +function|load +ping +auth
-        +get +set +incr +hincrby +hgetall)), 'OK', 'ACL user created');
+        +get +set +incrby +hincrby +hgetall)), 'OK', 'ACL user created');
     my $port = free_port();
     my $pid = start_worker(PORT => $port, BIND => '127.0.0.1',
         WORKER_NAME => 'acl',
