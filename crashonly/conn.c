@@ -110,13 +110,11 @@ static int flush(struct conn *c)
         conn_close(c);
         return -1;
     }
-    if (c->asked >= 0) {
-        watch(c, 0); /* a reply is due first */
-    } else {
-        watch(c, EV_READ);
-        if (!c->req.busy)
-            deadline(c, cfg->idle_timeout_ms);
-    }
+    /* Reading stays on while a Redis reply is due: stopping and starting
+     * the watcher costs epoll_ctl calls on every request. */
+    watch(c, EV_READ);
+    if (c->asked < 0 && !c->req.busy)
+        deadline(c, cfg->idle_timeout_ms);
     return 0;
 }
 
@@ -167,7 +165,6 @@ static void consume(struct conn *c, const char *data, size_t len)
         if (act(c)) {
             c->in.len = 0;
             buf_put(&c->in, data, len);
-            watch(c, 0);
             break;
         }
         if (!c->req.keepalive)
@@ -217,6 +214,10 @@ static void on_io(struct ev_loop *l, ev_io *w, int revents)
     (void)l;
     if (revents & EV_WRITE) {
         flush(c);
+        return;
+    }
+    if (c->asked >= 0) { /* more while a reply is due: read it after that */
+        watch(c, 0);
         return;
     }
     n = recv(c->fd, rbuf, sizeof(rbuf), 0);
