@@ -1,16 +1,42 @@
 #!/usr/bin/perl
 # table: turn bench/run's measurements into the table, the ratios against
-# their targets, OUT/results.json, OUT/table.md and OUT/plot.png.
+# their targets, OUT/results.json, OUT/table.md and OUT/plot.png. A server
+# measured in several rounds counts with its median; the table shows the
+# spread, and where each request's CPU time went.
 # usage: bench/table.pl RESULTS.jsonl OUT   (exit 0; misses are reported)
 use strict;
 use warnings;
 use JSON::PP;
 
 my ($in, $out) = @ARGV;
-my %r;
+my (%rounds, %r);
 open(my $f, '<', $in) or die "table: $in: $!\n";
-while (<$f>) { my $j = decode_json($_); $r{ $j->{name} } = $j }
+while (<$f>) { my $j = decode_json($_); push @{ $rounds{ $j->{name} } }, $j }
 close $f;
+
+sub median {
+    my @s = sort { $a <=> $b } @_;
+    return undef unless @s;
+    return @s % 2 ? $s[$#s / 2] : ($s[@s / 2 - 1] + $s[@s / 2]) / 2;
+}
+# One record per name: each number the median of its rounds.
+for my $name (keys %rounds) {
+    my @all = @{ $rounds{$name} };
+    my %m = %{ $all[0] };
+    for my $k (grep { !ref $m{$_} && $m{$_} =~ /^-?[0-9.]+$/ } keys %m) {
+        $m{$k} = median(map { $_->{$k} } @all);
+    }
+    if ($m{cpu_us}) {
+        my %keys = map { %{ $_->{cpu_us} // {} } } @all;
+        $m{cpu_us} = { map { my $k = $_; ($k => median(map { $_->{cpu_us}{$k} // 0 } @all)) } keys %keys };
+    }
+    if (@all > 1) {
+        my @rps = sort { $a <=> $b } map { $_->{rps} } @all;
+        @m{qw(rounds rps_min rps_max)} = (scalar @all, $rps[0], $rps[-1]);
+    }
+    delete $m{round};
+    $r{$name} = \%m;
+}
 
 sub rps { $r{ $_[0] } ? $r{ $_[0] }{rps} : undef }
 sub ratio { my ($a, $b) = (rps($_[0]), rps($_[1])); defined $a && $b ? $a / $b : undef }
@@ -38,9 +64,56 @@ my @targets = (
         '<', 1.0],
 );
 
-my $md = "| server | req/s | p99 (ms) |\n|---|---:|---:|\n";
-$md .= sprintf "| %s | %.0f | %s |\n", $_->[0], $_->[1],
-    defined $_->[2] ? sprintf('%.2f', $_->[2] / 1000) : '' for @rows;
+# CPU microseconds a request cost: the server's own processes, Redis
+# (where the server uses it), and wrk.
+sub cpu {
+    my ($name, @comms) = @_;
+    my $c = $r{$name}{cpu_us} or return '';
+    my $sum = 0;
+    $sum += $c->{$_} // 0 for @comms;
+    return sprintf '%.0f', $sum;
+}
+sub server_cpu {
+    my $c = $r{ $_[0] }{cpu_us} or return '';
+    my $sum = 0;
+    $sum += $c->{$_} for grep { $_ ne 'wrk' && $_ ne 'redis-server' } keys %$c;
+    return sprintf '%.0f', $sum;
+}
+my $md = "| server | req/s | rounds: min - max | p99 (ms) | CPU us/req: server | Redis | wrk |\n"
+    . "|---|---:|---:|---:|---:|---:|---:|\n";
+for (@rows) {
+    my ($name, $rps, $p99) = @$_;
+    my $m = $r{$name};
+    $md .= sprintf "| %s | %.0f | %s | %s | %s | %s | %s |\n", $name, $rps,
+        $m->{rounds} ? sprintf('%.0f - %.0f', $m->{rps_min}, $m->{rps_max}) : '',
+        defined $p99 ? sprintf('%.2f', $p99 / 1000) : '',
+        server_cpu($name), cpu($name, 'redis-server'), cpu($name, 'wrk');
+}
+my @open = grep { $r{$_} && defined $r{$_}{p99_us} && defined $r{$_}{rate} }
+    qw(open_nginx_return_200 open_worker_ids open_webdis open_proxy_return_200 open_stack_fast);
+if (@open) {
+    $md .= "\n| open loop (hitload) | req/s | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) | failed |\n"
+        . "|---|---:|---:|---:|---:|---:|---:|\n";
+    for (@open) {
+        my $m = $r{$_};
+        $md .= sprintf "| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %d |\n", s/^open_//r,
+            $m->{rate}, map({ $m->{"${_}_us"} / 1000 } qw(p50 p99 p999 max)), $m->{failed};
+    }
+}
+my @split = grep { $r{$_} && $r{$_}{cpu_us} } qw(proxy_return_200 stack_fast stack);
+if (@split) {
+    my @cols = qw(wrk nginx upstream crashonly redis-server);
+    $md .= "\n| CPU us/req | " . join(' | ', @cols, 'the rest', 'all') . " |\n|---|"
+        . ('---:|' x (@cols + 2)) . "\n";
+    for my $name (@split) {
+        my %c = %{ $r{$name}{cpu_us} };
+        my ($all, $rest) = (0, 0);
+        $all += $_ for values %c;
+        $rest = $all - cpu($name, @cols);
+        $md .= sprintf "| %s | %s | %.0f | %.0f |\n", $name,
+            join(' | ', map { defined $c{$_} ? sprintf('%.0f', $c{$_}) : '' } @cols), $rest, $all;
+    }
+}
 $md .= "\n| target | measured | wanted | |\n|---|---:|---:|---|\n";
 my @verdicts;
 for (@targets) {

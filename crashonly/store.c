@@ -107,9 +107,14 @@ static void arg(struct buf *b, const char *s)
 static void arg_ll(struct buf *b, long long v)
 {
     char s[24];
+    struct buf n = {s, 0, sizeof(s)}; /* fits: never reallocated */
 
-    snprintf(s, sizeof(s), "%lld", v);
-    arg(b, s);
+    buf_putll(&n, v);
+    buf_puts(b, "$");
+    buf_putll(b, (long long)n.len);
+    buf_puts(b, "\r\n");
+    buf_put(b, n.p, n.len);
+    buf_puts(b, "\r\n");
 }
 
 static void push(void *who, int id)

@@ -9,7 +9,7 @@ use JSON::PP;
 use Test::More;
 
 my $out = tmp() . '/bench';
-my $log = `BENCH_SECONDS=1 BENCH_CONNS=16 BENCH_REQUESTS=2000 BENCH_OUT=$out timeout 300 bench/run 2>&1`;
+my $log = `BENCH_SECONDS=1 BENCH_ROUNDS=2 BENCH_CONNS=16 BENCH_REQUESTS=2000 BENCH_OUT=$out timeout 300 bench/run 2>&1`;
 is($? >> 8, 0, 'make bench runs to the end') or diag $log;
 my $r = eval { decode_json(do { local $/; open(my $f, '<', "$out/results.json") or die; <$f> }) };
 ok($r, 'results.json parses') or diag $@;
@@ -17,6 +17,20 @@ my $m = $r->{measurements} // {};
 for my $name (qw(nginx_return_200 worker_plain worker_ids worker_ids_durable webdis
                  flask_gunicorn proxy_return_200 stack_fast stack stack_chaos)) {
     cmp_ok($m->{$name}{rps} // 0, '>', 0, "$name measured");
+}
+is($m->{stack}{rounds}, 2, 'measured in two rounds, the median kept');
+for my $name (qw(worker_ids stack_fast proxy_return_200)) {
+    my $c = $m->{$name}{cpu_us} // {};
+    cmp_ok($c->{wrk} // 0, '>', 0, "$name: wrk's CPU per request");
+    cmp_ok(scalar(grep { $_ ne 'wrk' && $c->{$_} > 0 } keys %$c), '>', 0,
+        "$name: the servers' CPU per request");
+}
+cmp_ok($m->{stack_fast}{cpu_us}{crashonly} // 0, '>', 0, 'the stack: the workers\' share');
+cmp_ok($m->{proxy_return_200}{cpu_us}{upstream} // 0, '>', 0, 'the peer: the upstream\'s share');
+for my $name (qw(open_nginx_return_200 open_worker_ids open_webdis open_proxy_return_200
+                 open_stack_fast)) {
+    ok(($m->{$name}{answered} // 0) > 0 && ($m->{$name}{p99_us} // 0) > 0,
+        "$name: answered, with a p99");
 }
 ok(($m->{worker_rss}{requests} // 0) >= 2000, 'RSS read after the requests asked for');
 ok(defined $m->{exec_to_serving}{median_ms} && defined $m->{kill_to_serving}{median_ms},
