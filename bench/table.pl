@@ -107,9 +107,10 @@ if (@split) {
         . ('---:|' x (@cols + 2)) . "\n";
     for my $name (@split) {
         my %c = %{ $r{$name}{cpu_us} };
-        my ($all, $rest) = (0, 0);
+        my ($all, $named) = (0, 0);
         $all += $_ for values %c;
-        $rest = $all - cpu($name, @cols);
+        $named += $c{$_} // 0 for @cols;
+        my $rest = $all - $named < 0.5 ? 0 : $all - $named;
         $md .= sprintf "| %s | %s | %.0f | %.0f |\n", $name,
             join(' | ', map { defined $c{$_} ? sprintf('%.0f', $c{$_}) : '' } @cols), $rest, $all;
     }

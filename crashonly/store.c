@@ -220,7 +220,9 @@ static void on_count(redisAsyncContext *ac, void *reply, void *privdata)
     else if (r->type == REDIS_REPLY_ERROR)
         error_reply(r);
     while ((w = pop()).who != NULL) {
-        if (!ok) {
+        if (!ok && r->type == REDIS_REPLY_ERROR) {
+            sink(w.who, -1, r->str, r->len);
+        } else if (!ok) {
             sink(w.who, -1, "unexpected reply", 16);
         } else if (!w.id) {
             sink(w.who, first++, NULL, 0);

@@ -139,6 +139,22 @@ for my $header ('Idempotency-Key', 'X-Request-Id') {
     is(hits($p1)->{total}, $before + 21, 'total rose by 21');
 }
 
+# ---- Redis refuses a count: 503, and the worker serves on ----------------
+{
+    my $before = hits($p1)->{total};
+    is(redis_cmd($rport, qw(CONFIG SET maxmemory 1)), 'OK', 'Redis: maxmemory 1');
+    my ($st) = http_get($p1, '/');
+    is($st, 503, 'Redis out of memory: a hit gets 503');
+    ($st) = http_get($p1, '/', { 'Idempotency-Key' => "oom-$$" });
+    is($st, 503, 'Redis out of memory: a hit with an id gets 503');
+    is(redis_cmd($rport, qw(CONFIG SET maxmemory 0)), 'OK', 'Redis: maxmemory 0');
+    my $h;
+    ($st, $h) = http_get($p1, '/', { 'Idempotency-Key' => "oom-$$" });
+    is($st, 200, 'then the same id counts');
+    is($h->{'x-hits'}, $before + 1, 'with the next number: nothing counted before');
+    ok(kill(0, $w1), 'the worker is still running');
+}
+
 # ---- /hits with two workers ----------------------------------------------
 {
     http_get($p2, '/') for 1 .. 7;
