@@ -118,11 +118,23 @@ for my $header ('Idempotency-Key', 'X-Request-Id') {
     my @hdr = ((map { { 'Idempotency-Key' => "same-$tag" } } 1 .. 10),
         (map { { 'Idempotency-Key' => "own-$tag-$_" } } 1 .. 10),
         (map { {} } 1 .. 10));
+    # Each connection is accepted and served once first, so that all 30
+    # requests below are read in one loop pass.
     my @s = map { http_conn($p1) } @hdr;
-    sleep 0.1; # the worker accepts them all first
+    for (@s) {
+        syswrite($_, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        read_response($_, 5);
+    }
     my $before = hits($p1)->{total};
     my $calls = $fcalls->();
     kill 'STOP', $w1;
+    # Stopped for real before the first byte, or its epoll_wait may return
+    # with the first request alone.
+    for (1 .. 500) {
+        open(my $f, '<', "/proc/$w1/stat") or last;
+        last if (<$f> // '') =~ /^\d+ \(.*\) T /;
+        sleep 0.01;
+    }
     for my $i (0 .. $#s) {
         my $req = "GET / HTTP/1.1\r\nHost: x\r\n";
         $req .= "$_: $hdr[$i]{$_}\r\n" for keys %{ $hdr[$i] };
