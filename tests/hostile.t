@@ -168,7 +168,13 @@ sub conn_say {
 # More clients than MAX_CONNS (40): the rest get 503 or a close, and the
 # worker goes on accepting.
 {
+    # Connections of the cases above, if any, are gone first: one closing
+    # during this case would make room for the extra client.
+    my $open = sub { scalar(() = `ss -Htn state established '( sport = :$wport )'` =~ /\n/g) };
+    for (1 .. 100) { last if $open->() == 0; sleep 0.05 }
+    is($open->(), 0, 'no connection to the worker is left over');
     my @held = grep { defined } map { http_conn($wport) } 1 .. 40;
+    is(scalar @held, 40, '40 clients connected');
     sleep 0.2;
     my $extra = http_conn($wport);
     my $raw = '';
