@@ -1,6 +1,6 @@
 # crashonly: the worker, its tests and the stacks it runs in.
 # `make` builds; `make test` is the one test command; `make chaos` is the
-# main job. Each installs what is missing first (stack/deps).
+# main job. Each installs what is missing first (mk/deps).
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -50,15 +50,15 @@ $(B)/unit: $(B)/obj/test_unit.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 deps:
-	@stack/deps build run test chaos fuzz bench
+	@mk/deps build run test chaos fuzz bench
 
 test:
-	@stack/deps build run test chaos fuzz bench
+	@mk/deps build run test chaos fuzz bench
 	$(MAKE) all $(B)/unit
 	prove tests/
 
 up:
-	@stack/deps build run
+	@mk/deps build run
 	$(MAKE) all
 	stack/up
 
@@ -69,17 +69,17 @@ hits:
 	@stack/hits
 
 chaos:
-	@stack/deps build run test chaos
+	@mk/deps build run test chaos
 	$(MAKE) all $(B)/hitload
-	chaos/chaos
+	chaos/run
 
 wrk:
-	@stack/deps build run chaos
+	@mk/deps build run chaos
 	$(MAKE) all
 	chaos/wrk/run
 
 bench:
-	@stack/deps build run chaos bench
+	@mk/deps build run chaos bench
 	$(MAKE) all
 	bench/run
 
@@ -92,7 +92,7 @@ $(B)/fuzz-http: tests/fuzz/http.c crashonly/http.c crashonly/util.c
 		-o $@ $^ $(shell pkg-config --libs libllhttp 2>/dev/null)
 
 fuzz:
-	@stack/deps build fuzz
+	@mk/deps build fuzz
 	$(MAKE) $(B)/fuzz-http
 	@mkdir -p $(B)/fuzz-corpus
 	$(B)/fuzz-http -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

@@ -1,33 +1,33 @@
 # mk/compose.mk: the compose stack, included by the top-level Makefile.
 #   make images         the images, after the local stand-ins for upstream
-#                       ones where no registry answers (stack/images)
+#                       ones where no registry answers (compose/images)
 #   make compose-up     docker compose up, detached, with $(WORKERS) workers
 #   make compose-ps     each container's state and restart count
 #   make compose-crash  SIGKILL one worker's process: a crash, not a stop
 #   make compose-down   remove the stack, its Redis volume too
 #   make compose-test   tests/compose.t alone, verbose
-# stack/compose runs whichever Compose v2 is installed.
+# compose/run runs whichever Compose v2 is installed.
 
 .PHONY: images compose-up compose-ps compose-crash compose-down compose-test
 images:
-	@stack/compose version >/dev/null 2>&1 || stack/deps docker
-	stack/images
+	@compose/run version >/dev/null 2>&1 || mk/deps docker
+	compose/images
 
 compose-up: images
-	stack/compose up -d --scale worker=$(WORKERS)
+	compose/run up -d --scale worker=$(WORKERS)
 
 compose-ps:
 	@docker inspect -f '{{.Name}} {{.State.Status}} restarts={{.RestartCount}}' \
-		$$(stack/compose ps -aq) | sed 's|^/||'
+		$$(compose/run ps -aq) | sed 's|^/||'
 
 # From a shell in the worker's container, as its user: docker-init is pid 1
 # there (init: true) and the worker its only child.
 compose-crash:
-	docker exec "$$(stack/compose ps -q worker | head -n 1)" \
+	docker exec "$$(compose/run ps -q worker | head -n 1)" \
 		sh -c 'kill -KILL $$(cat /proc/1/task/1/children)'
 
 compose-down:
-	stack/compose down -v
+	compose/run down -v
 
 compose-test:
 	prove -v tests/compose.t

@@ -1,13 +1,13 @@
-# mk/hitload.mk: hitload, the verifying load client of make chaos (issue
-# #4), from chaos/*.c, included by the top-level Makefile.
+# mk/hitload.mk: hitload, the verifying load client of make chaos, from
+# hitload/*.c, included by the top-level Makefile.
 #   make build/hitload   build it (make alone builds it too)
 
-HITLOAD_SRC = $(wildcard chaos/*.c)
-HITLOAD_OBJ = $(HITLOAD_SRC:chaos/%.c=$(B)/obj/chaos/%.o)
+HITLOAD_SRC = $(wildcard hitload/*.c)
+HITLOAD_OBJ = $(HITLOAD_SRC:hitload/%.c=$(B)/obj/hitload/%.o)
 
 all: $(B)/hitload
 
-$(B)/obj/chaos/%.o: chaos/%.c $(B)/flags
+$(B)/obj/hitload/%.o: hitload/%.c $(B)/flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

@@ -32,7 +32,7 @@ if (system('timeout 20 docker info >/dev/null 2>&1') != 0) {
 }
 
 my $project = "crashonly-test-$$";
-my @compose = ('stack/compose', '-p', $project);
+my @compose = ('compose/run', '-p', $project);
 my $main = $$;
 my $up = 0;
 
@@ -214,7 +214,7 @@ is(hits()->{total} - $before, $served, 'each request counted once');
     my $dir = File::Temp->newdir;
     local @ENV{qw(BACKEND COMPOSE_PROJECT_NAME STATE OUT DURATION KILL_EVERY CONNS)}
         = ('compose', $project, "$dir", "$dir/run", 4, 1, 16);
-    my ($ok, $verdict, $err) = run(120, 'chaos/chaos');
+    my ($ok, $verdict, $err) = run(120, 'chaos/run');
     ok($ok, 'chaos on compose passes while workers are crashed')
         or diag($verdict, $err);
     like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, [1-9]\d* workers killed, 0 client-visible errors, p99 [\d.]+ ms$/m,

@@ -1,5 +1,6 @@
 /* opts.c: parse hitload's options and URL; refuse targets off loopback. */
 #include "opts.h"
+#include "../crashonly/util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -252,7 +253,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
             fputs(opts_usage, stdout);
             return 1;
         case O_VERSION:
-            puts("hitload 0.1.0");
+            puts("hitload " CRASHONLY_VERSION);
             return 1;
         case ':':
             return bad(err, errlen, "option %s needs a value",

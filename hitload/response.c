@@ -1,5 +1,5 @@
-/* resp.c: llhttp callbacks for responses: the status and two headers. */
-#include "resp.h"
+/* response.c: llhttp callbacks for responses: the status and two headers. */
+#include "response.h"
 
 #include <string.h>
 
@@ -7,11 +7,11 @@ enum { H_OTHER, H_HITS, H_WORKER };
 
 static llhttp_settings_t settings;
 
-#define RESP(p) ((struct resp *)(p)->data)
+#define RESPONSE(p) ((struct response *)(p)->data)
 
 static int on_message_begin(llhttp_t *p)
 {
-    struct resp *r = RESP(p);
+    struct response *r = RESPONSE(p);
 
     r->status = 0;
     r->hits = -1;
@@ -26,7 +26,7 @@ static int on_message_begin(llhttp_t *p)
 
 static int on_header_field(llhttp_t *p, const char *at, size_t n)
 {
-    struct resp *r = RESP(p);
+    struct response *r = RESPONSE(p);
 
     for (size_t i = 0; i < n; i++) {
         if (r->field_len < sizeof(r->field))
@@ -36,7 +36,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
     return 0;
 }
 
-static int is_field(const struct resp *r, const char *name)
+static int is_field(const struct response *r, const char *name)
 {
     size_t n = strlen(name);
 
@@ -45,7 +45,7 @@ static int is_field(const struct resp *r, const char *name)
 
 static int on_header_field_complete(llhttp_t *p)
 {
-    struct resp *r = RESP(p);
+    struct response *r = RESPONSE(p);
 
     r->which = is_field(r, "x-hits")     ? H_HITS
                : is_field(r, "x-worker") ? H_WORKER
@@ -64,7 +64,7 @@ static int on_header_field_complete(llhttp_t *p)
  * can go into a TSV line as it is. */
 static int on_header_value(llhttp_t *p, const char *at, size_t n)
 {
-    struct resp *r = RESP(p);
+    struct response *r = RESPONSE(p);
 
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)at[i];
@@ -76,7 +76,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
                 r->hits = r->hits * 10 + (c - '0');
                 r->hits_seen = 1;
             }
-        } else if (r->which == H_WORKER && r->worker_len < RESP_WORKER_MAX) {
+        } else if (r->which == H_WORKER && r->worker_len < RESPONSE_WORKER_MAX) {
             r->worker[r->worker_len++] = c > ' ' && c < 127 ? (char)c : '?';
         }
     }
@@ -85,7 +85,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
 
 static int on_header_value_complete(llhttp_t *p)
 {
-    struct resp *r = RESP(p);
+    struct response *r = RESPONSE(p);
 
     if (r->which == H_HITS && (r->hits_bad || !r->hits_seen))
         r->hits = -1;
@@ -97,18 +97,18 @@ static int on_header_value_complete(llhttp_t *p)
 
 static int on_headers_complete(llhttp_t *p)
 {
-    RESP(p)->status = llhttp_get_status_code(p);
+    RESPONSE(p)->status = llhttp_get_status_code(p);
     return 0;
 }
 
 /* Pause after each response, so the caller sees where it ended. */
 static int on_message_complete(llhttp_t *p)
 {
-    RESP(p)->keep_alive = llhttp_should_keep_alive(p);
+    RESPONSE(p)->keep_alive = llhttp_should_keep_alive(p);
     return HPE_PAUSED;
 }
 
-void resp_init(struct resp *r)
+void response_init(struct response *r)
 {
     if (settings.on_message_complete == NULL) {
         llhttp_settings_init(&settings);
@@ -125,29 +125,29 @@ void resp_init(struct resp *r)
     on_message_begin(&r->parser);
 }
 
-enum resp_result resp_feed(struct resp *r, const char *p, size_t n,
+enum response_result response_feed(struct response *r, const char *p, size_t n,
                            size_t *used)
 {
     llhttp_errno_t e = llhttp_execute(&r->parser, p, n);
 
     *used = n;
     if (e == HPE_OK)
-        return RESP_MORE;
+        return RESPONSE_MORE;
     if (e == HPE_PAUSED) {
         *used = (size_t)(llhttp_get_error_pos(&r->parser) - p);
         llhttp_resume(&r->parser);
-        return RESP_DONE;
+        return RESPONSE_DONE;
     }
-    return RESP_BAD;
+    return RESPONSE_BAD;
 }
 
-enum resp_result resp_eof(struct resp *r)
+enum response_result response_eof(struct response *r)
 {
     llhttp_errno_t e = llhttp_finish(&r->parser);
 
     if (e == HPE_PAUSED) {
         r->keep_alive = 0;
-        return RESP_DONE;
+        return RESPONSE_DONE;
     }
-    return RESP_BAD;
+    return RESPONSE_BAD;
 }

@@ -1,7 +1,7 @@
-/* report.h: hitload's files: the ledger, the summary, the live status, and
+/* output.h: hitload's files: the ledger, the summary, the live status, and
  * the one line on stdout. */
-#ifndef HITLOAD_REPORT_H
-#define HITLOAD_REPORT_H
+#ifndef HITLOAD_OUTPUT_H
+#define HITLOAD_OUTPUT_H
 
 #include "opts.h"
 
@@ -9,19 +9,19 @@
 
 /* Open the files o names (truncating them); the series goes to stats. Any
  * failure is an exit 111. t0_us starts the series' clock. */
-void report_open(const struct opts *o, uint64_t t0_us);
+void output_open(const struct opts *o, uint64_t t0_us);
 
 /* One ledger line: key attempts status hits worker latency_us. worker ""
  * is written "-". Buffered; written out in large blocks. */
-void report_ledger(const char *run, long long seq, int attempts, int status,
+void output_ledger(const char *run, long long seq, int attempts, int status,
                    long long hits, const char *worker, uint64_t latency_us);
 
 /* Rewrite the status file: elapsed_s answered retries errors inflight rps,
  * rps over the time since the previous call. */
-void report_status(double elapsed_s, int inflight);
+void output_status(double elapsed_s, int inflight);
 
 /* The end: flush the ledger and series, write the summary, print the line
  * on stdout. duration_s runs from the start to the last request's end. */
-void report_final(const struct opts *o, double duration_s);
+void output_final(const struct opts *o, double duration_s);
 
 #endif

@@ -1,10 +1,10 @@
-/* hitload.c: the verifying load client of make chaos. Wiring only:
+/* main.c: the verifying load client of make chaos. Wiring only:
  * options, the output files, the loop, the clock of the run.
  * Exit codes: 0 the run is done (judging it is the checker's job), 100
  * usage, 111 a system call failed. */
 #include "client.h"
 #include "opts.h"
-#include "report.h"
+#include "output.h"
 #include "stats.h"
 #include "../crashonly/util.h"
 
@@ -45,8 +45,8 @@ static void on_end(void)
     double d = elapsed_s();
 
     stats_series_tick(client_now_us(), 1);
-    report_status(d, 0);
-    report_final(&opt, d);
+    output_status(d, 0);
+    output_final(&opt, d);
     _exit(0);
 }
 
@@ -63,7 +63,7 @@ static void on_second(struct ev_loop *l, ev_timer *w, int revents)
     (void)l;
     (void)w;
     (void)revents;
-    report_status(elapsed_s(), client_inflight());
+    output_status(elapsed_s(), client_inflight());
 }
 
 static void on_window(struct ev_loop *l, ev_timer *w, int revents)
@@ -97,7 +97,7 @@ int main(int argc, char **argv)
         die(EXIT_SYSCALL, "hitload: ev_loop_new failed");
 
     t0 = client_now_us();
-    report_open(&opt, t0);
+    output_open(&opt, t0);
     client_start(loop, &opt, t0, on_end);
     ev_timer_init(&duration, on_duration, opt.duration_s, 0.);
     ev_timer_start(loop, &duration);

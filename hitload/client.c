@@ -3,8 +3,8 @@
  * 5xx) closes the socket and, after a backoff, tries again with the same
  * Idempotency-Key on a fresh connection. */
 #include "client.h"
-#include "report.h"
-#include "resp.h"
+#include "output.h"
+#include "response.h"
 #include "stats.h"
 #include "../crashonly/util.h"
 
@@ -33,7 +33,7 @@ struct conn {
     ev_timer timer; /* the attempt's deadline, or the backoff's end */
     int fd;         /* -1: none; the next attempt connects */
     enum cstate state;
-    struct resp resp;  /* the response parser of this socket */
+    struct response resp;  /* the response parser of this socket */
     long long seq;     /* the request: its key is <run>-<seq> */
     int attempts;      /* attempts started for it */
     int status;        /* the last attempt's answer; 0: none */
@@ -113,7 +113,7 @@ static void finish(struct conn *c)
     long long hits = answered ? c->resp.hits : -1;
 
     stats_finished(c->status, hits, lat, now);
-    report_ledger(opt->run, c->seq, c->attempts, c->status, hits,
+    output_ledger(opt->run, c->seq, c->attempts, c->status, hits,
                   answered ? c->resp.worker : "", lat);
     c->state = C_IDLE; /* the timer stops itself when it next fires */
     inflight--;
@@ -125,14 +125,15 @@ static void finish(struct conn *c)
  * at BACKOFF_MAX_MS, with jitter down to half of it. In seconds. */
 static double backoff(int n)
 {
-    uint64_t ms = (uint64_t)opt->backoff_ms;
+    uint64_t ms = (uint64_t)opt->backoff_ms, half_us, us;
 
     for (int i = 1; i < n && ms < BACKOFF_MAX_MS; i++)
         ms *= 2;
     if (ms > BACKOFF_MAX_MS)
         ms = BACKOFF_MAX_MS;
-    ms = ms * 1000 / 2 + (ms ? rand64() % (ms * 1000 / 2 + 1) : 0);
-    return ms ? (double)ms / 1e6 : 1e-6;
+    half_us = ms * 1000 / 2;
+    us = half_us + (half_us ? rand64() % (half_us + 1) : 0);
+    return us ? (double)us / 1e6 : 1e-6;
 }
 
 /* An attempt failed: close the socket; retry after a backoff, or end the
@@ -181,7 +182,7 @@ static void connect_fd(struct conn *c)
         die(EXIT_SYSCALL, "hitload: socket: %s", strerror(errno));
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->fd = fd;
-    resp_init(&c->resp);
+    response_init(&c->resp);
     if (connect(fd, (const struct sockaddr *)&opt->addr, opt->addrlen) == 0) {
         send_req(c);
     } else if (errno == EINPROGRESS || errno == EINTR) {
@@ -258,14 +259,14 @@ static void read_resp(struct conn *c)
     size_t used;
 
     if (n > 0) {
-        enum resp_result r = resp_feed(&c->resp, rbuf, (size_t)n, &used);
+        enum response_result r = response_feed(&c->resp, rbuf, (size_t)n, &used);
 
-        if (r == RESP_DONE)
+        if (r == RESPONSE_DONE)
             answered(c, used < (size_t)n);
-        else if (r == RESP_BAD)
+        else if (r == RESPONSE_BAD)
             fail(c, FAIL_RESET);
     } else if (n == 0) {
-        if (resp_eof(&c->resp) == RESP_DONE)
+        if (response_eof(&c->resp) == RESPONSE_DONE)
             answered(c, 1);
         else
             fail(c, FAIL_RESET);

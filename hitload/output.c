@@ -1,6 +1,6 @@
-/* report.c: the ledger (TSV), the summary (JSON), the status line and the
+/* output.c: the ledger (TSV), the summary (JSON), the status line and the
  * human line, written with plain write(2) and stdio, no per-line malloc. */
-#include "report.h"
+#include "output.h"
 #include "stats.h"
 #include "../crashonly/util.h"
 
@@ -43,7 +43,7 @@ static void write_all(int fd, const char *p, size_t n, const char *what)
     }
 }
 
-void report_open(const struct opts *o, uint64_t t0_us)
+void output_open(const struct opts *o, uint64_t t0_us)
 {
     FILE *series = NULL;
 
@@ -62,11 +62,11 @@ void report_open(const struct opts *o, uint64_t t0_us)
             die(EXIT_USAGE, "hitload: --status path too long");
         status_path = o->status;
         snprintf(status_tmp, sizeof(status_tmp), "%s.tmp", o->status);
-        report_status(0, 0);
+        output_status(0, 0);
     }
 }
 
-void report_ledger(const char *run, long long seq, int attempts, int status,
+void output_ledger(const char *run, long long seq, int attempts, int status,
                    long long hits, const char *worker, uint64_t latency_us)
 {
     if (ledger_fd < 0)
@@ -100,7 +100,7 @@ static long long errors_total(void)
     return n;
 }
 
-void report_status(double elapsed_s, int inflight)
+void output_status(double elapsed_s, int inflight)
 {
     char line[256];
     double dt = elapsed_s - status_prev_s;
@@ -168,7 +168,7 @@ static void write_summary(const struct opts *o, double duration_s)
             strerror(errno));
 }
 
-void report_final(const struct opts *o, double duration_s)
+void output_final(const struct opts *o, double duration_s)
 {
     const struct hist *h = &stats.latency;
 
