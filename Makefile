@@ -39,14 +39,15 @@ $(B)/obj/%.o: crashonly/%.c $(B)/flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/obj/test_%.o: tests/%.c $(B)/flags
+UNIT_OBJ = $(patsubst tests/unit/%.c,$(B)/obj/unit/%.o,$(wildcard tests/unit/*.c))
+$(B)/obj/unit/%.o: tests/unit/%.c $(B)/flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Icrashonly -c -o $@ $<
 
 $(B)/crashonly: $(OBJ)
 	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(PKG_LIBS)
 
-$(B)/unit: $(B)/obj/test_unit.o $(LIB_OBJ)
+$(B)/unit: $(UNIT_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 deps:
@@ -83,23 +84,8 @@ bench:
 	$(MAKE) all
 	bench/run
 
-# libFuzzer over the request path (tests/fuzz/http.c), FUZZ_SECONDS long.
-FUZZ_SECONDS ?= 60
-$(B)/fuzz-http: tests/fuzz/http.c crashonly/http.c crashonly/util.c
-	@mkdir -p $(@D)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) \
-		-fsanitize=fuzzer,address,undefined -Icrashonly $(PKG_CFLAGS) \
-		-o $@ $^ $(shell pkg-config --libs libllhttp 2>/dev/null)
-
-fuzz:
-	@mk/deps build fuzz
-	$(MAKE) $(B)/fuzz-http
-	@mkdir -p $(B)/fuzz-corpus
-	$(B)/fuzz-http -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-		$(B)/fuzz-corpus tests/fuzz/corpus
-
 clean:
 	rm -rf $(B)
 
--include $(OBJ:.o=.d) $(B)/obj/test_unit.d
+-include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
 -include mk/*.mk

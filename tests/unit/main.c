@@ -1,0 +1,50 @@
+/* main.c: the worker's unit tests, as one TAP stream (tests/unit.t). */
+#include "unit.h"
+
+#include <stdarg.h>
+#include <time.h>
+
+static int tests, failures;
+struct http_req req;
+
+int unit_ok_at(int pass, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+
+    printf("%s %d - ", pass ? "ok" : "not ok", ++tests);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    if (!pass) {
+        failures++;
+        printf("#   Failed at %s line %d\n", file, line);
+    }
+    return pass;
+}
+
+enum http_result feed(const char *s, size_t *used)
+{
+    size_t dummy;
+
+    http_init(&req);
+    return http_feed(&req, s, strlen(s), used ? used : &dummy);
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    http_set_date(time(NULL));
+    test_ids();
+    test_parse_int();
+    test_parse_url();
+    test_url_safe();
+    test_load();
+    test_routes();
+    test_ids_in_requests();
+    test_framing();
+    test_limits();
+    test_responses();
+    printf("1..%d\n", tests);
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,273 @@
+/* request.c: request parsing and routing: routes and methods, ids in
+ * headers, framing (pipelining, chunks, byte by byte) and the limits. */
+#include "unit.h"
+
+#include <stdlib.h>
+
+/* Parse one complete request; returns its status per http_plan (or
+ * r->status when BAD, or -1 when the parser wants more). */
+static int route(const char *s, enum http_action *act)
+{
+    int status;
+    enum http_result r = feed(s, NULL);
+
+    *act = ACT_REPLY;
+    if (r == HTTP_BAD)
+        return req.status;
+    if (r != HTTP_DONE)
+        return -1;
+    *act = http_plan(&req, &status);
+    return status;
+}
+
+void test_routes(void)
+{
+    enum http_action a;
+    char big[300];
+
+    is_int(route("GET / HTTP/1.1\r\nHost: x\r\n\r\n", &a), 200, "GET / 200");
+    is_int(a, ACT_HIT, "GET / counts a hit");
+    ok(req.id_len == 0 && !req.json && req.keepalive, "GET /: no id, text, "
+                                                      "keep-alive");
+    route("GET /hits HTTP/1.1\r\n\r\n", &a);
+    is_int(a, ACT_HITS, "GET /hits reads totals");
+    is_int(route("GET /healthz HTTP/1.1\r\n\r\n", &a), 200, "GET /healthz");
+    is_int(a, ACT_REPLY, "/healthz answers at once");
+    route("GET /readyz HTTP/1.1\r\n\r\n", &a);
+    is_int(a, ACT_READY, "GET /readyz asks Redis");
+    route("GET /?a=1&b=/hits HTTP/1.1\r\n\r\n", &a);
+    is_int(a, ACT_HIT, "query string ignored on /");
+    route("GET /hits?x HTTP/1.1\r\n\r\n", &a);
+    is_int(a, ACT_HITS, "query string ignored on /hits");
+    route("GET /#frag HTTP/1.1\r\n\r\n", &a);
+    is_int(a, ACT_HIT, "fragment ignored");
+    route("GET http://example.com:8080/hits?x HTTP/1.1\r\n\r\n", &a);
+    is_int(a, ACT_HITS, "absolute-form: the path after the authority");
+    route("GET http://example.com HTTP/1.1\r\n\r\n", &a);
+    is_int(a, ACT_HIT, "absolute-form with no path: /");
+    route("GET https://h?q HTTP/1.1\r\n\r\n", &a);
+    is_int(a, ACT_HIT, "absolute-form with a query and no path: /");
+    is_int(route("GET http:/hits HTTP/1.1\r\n\r\n", &a), 400,
+           "a broken absolute URL is bad HTTP");
+    is_int(route("GET * HTTP/1.1\r\n\r\n", &a), 404, "GET * 404");
+    is_int(route("GET /nope HTTP/1.1\r\n\r\n", &a), 404, "404");
+    is_int(a, ACT_REPLY, "404 answered at once");
+    is_int(route("GET /hitsx HTTP/1.1\r\n\r\n", &a), 404, "/hitsx 404");
+    is_int(route("GET /hit HTTP/1.1\r\n\r\n", &a), 404, "/hit 404");
+    is_int(route("GET // HTTP/1.1\r\n\r\n", &a), 404, "// 404");
+    memset(big, 'a', sizeof(big));
+    memcpy(big, "GET /", 5);
+    strcpy(big + 200, " HTTP/1.1\r\n\r\n");
+    is_int(route(big, &a), 404, "long path 404");
+    is_int(route("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &a), 405,
+           "POST / 405");
+    is_int(route("HEAD / HTTP/1.1\r\n\r\n", &a), 405, "HEAD / 405");
+    is_int(route("POST /hits HTTP/1.1\r\nContent-Length: 2\r\n\r\nab", &a), 405,
+           "POST /hits 405");
+    is_int(route("DELETE /readyz HTTP/1.1\r\n\r\n", &a), 405,
+           "DELETE /readyz 405");
+    is_int(route("PUT /nope HTTP/1.1\r\n\r\n", &a), 404, "PUT /nope 404");
+}
+
+void test_ids_in_requests(void)
+{
+    enum http_action a;
+    char s[400], id[200];
+
+    route("GET / HTTP/1.1\r\nX-Request-Id: r-1\r\n\r\n", &a);
+    ok(a == ACT_HIT && strcmp(req.id, "r-1") == 0 && req.id_len == 3,
+       "X-Request-Id taken");
+    route("GET / HTTP/1.1\r\nidempotency-KEY: k.1\r\n\r\n", &a);
+    ok(a == ACT_HIT && strcmp(req.id, "k.1") == 0, "Idempotency-Key taken, "
+                                                   "any case");
+    route("GET / HTTP/1.1\r\nX-Request-Id: r-1\r\nIdempotency-Key: k-2\r\n\r\n",
+          &a);
+    ok(a == ACT_HIT && strcmp(req.id, "k-2") == 0,
+       "Idempotency-Key beats an earlier X-Request-Id");
+    route("GET / HTTP/1.1\r\nIdempotency-Key: k-2\r\nX-Request-Id: r-1\r\n\r\n",
+          &a);
+    ok(a == ACT_HIT && strcmp(req.id, "k-2") == 0,
+       "Idempotency-Key beats a later X-Request-Id");
+    is_int(route("GET / HTTP/1.1\r\nIdempotency-Key: a b\r\n\r\n", &a), 400,
+           "invalid id 400");
+    is_int(a, ACT_REPLY, "invalid id counts nothing");
+    is_int(route("GET / HTTP/1.1\r\nX-Request-Id: a/b\r\n\r\n", &a), 400,
+           "invalid X-Request-Id 400");
+    is_int(route("GET / HTTP/1.1\r\nIdempotency-Key: a\r\n"
+                 "Idempotency-Key: a\r\n\r\n",
+                 &a),
+           400, "repeated Idempotency-Key 400");
+    is_int(route("GET / HTTP/1.1\r\nX-Request-Id: a\r\nX-Request-Id: b\r\n\r\n",
+                 &a),
+           400, "repeated X-Request-Id 400");
+    is_int(route("GET / HTTP/1.1\r\nIdempotency-Key:\r\n\r\n", &a), 400,
+           "empty id 400");
+    is_int(route("GET / HTTP/1.1\r\nIdempotency-Key:   \r\n\r\n", &a), 400,
+           "blank id 400");
+    memset(id, 'i', 129);
+    id[129] = '\0';
+    snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nIdempotency-Key: %s\r\n\r\n", id);
+    is_int(route(s, &a), 400, "129-char id 400");
+    id[128] = '\0';
+    snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nIdempotency-Key: %s\r\n\r\n", id);
+    is_int(route(s, &a), 200, "128-char id 200");
+    ok(a == ACT_HIT && req.id_len == 128 && strcmp(req.id, id) == 0,
+       "128-char id kept whole");
+    memset(id, 'v', 199);
+    id[199] = '\0';
+    snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nX-Request-Id: %s\r\n\r\n", id);
+    is_int(route(s, &a), 400, "199-char id 400");
+
+    route("GET / HTTP/1.1\r\nAccept: text/html, application/json;q=0.9\r\n"
+          "\r\n",
+          &a);
+    ok(req.json, "Accept: application/json sets json");
+    route("GET / HTTP/1.1\r\nAccept: text/plain\r\n\r\n", &a);
+    ok(!req.json, "Accept: text/plain does not");
+}
+
+/* Feed s one byte per call; returns the result of the last call and
+ * how many bytes were fed. */
+static enum http_result feed_bytes(const char *s, size_t *fed)
+{
+    enum http_result r = HTTP_MORE;
+    size_t i, used;
+
+    http_init(&req);
+    for (i = 0; s[i] != '\0' && r == HTTP_MORE; i++)
+        r = http_feed(&req, s + i, 1, &used);
+    *fed = i;
+    return r;
+}
+
+void test_framing(void)
+{
+    const char *one = "GET /hits?q=1 HTTP/1.1\r\nHost: h\r\n"
+                      "X-Request-Id: r.9\r\nAccept: application/json\r\n"
+                      "Idempotency-Key: k:9\r\n\r\n";
+    const char *two = "GET /healthz HTTP/1.1\r\n\r\n"
+                      "GET /readyz HTTP/1.1\r\nConnection: close\r\n\r\n";
+    enum http_result r;
+    size_t used, fed;
+    int status;
+
+    r = feed_bytes(one, &fed);
+    is_int(r, HTTP_DONE, "byte by byte: done");
+    is_int(fed, strlen(one), "byte by byte: done at the last byte");
+    ok(http_plan(&req, &status) == ACT_HITS && req.json &&
+           strcmp(req.id, "k:9") == 0 && req.keepalive,
+       "byte by byte: same request as in one piece");
+    r = feed_bytes("GET / HTTP/1.1\r\nIdempotency-Key: a b\r\n\r\n", &fed);
+    ok(r == HTTP_DONE && http_plan(&req, &status) == ACT_REPLY && status == 400,
+       "byte by byte: invalid id still 400");
+
+    r = feed(two, &used);
+    is_int(r, HTTP_DONE, "pipelined: first done");
+    ok(used > 0 && used < strlen(two), "pipelined: used < len");
+    is_int(used, strlen("GET /healthz HTTP/1.1\r\n\r\n"),
+           "pipelined: used ends at the first request");
+    ok(http_plan(&req, &status) == ACT_REPLY && status == 200 && req.keepalive,
+       "pipelined: first is /healthz, keep-alive");
+    http_next(&req);
+    {
+        size_t used2;
+        r = http_feed(&req, two + used, strlen(two) - used, &used2);
+        is_int(r, HTTP_DONE, "pipelined: second done");
+        is_int(used2, strlen(two) - used, "pipelined: second used the rest");
+    }
+    ok(http_plan(&req, &status) == ACT_READY && !req.keepalive,
+       "pipelined: second is /readyz, Connection: close");
+
+    feed("GET / HTTP/1.0\r\n\r\n", NULL);
+    ok(req.http10 && !req.keepalive, "HTTP/1.0: no keep-alive by default");
+    feed("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", NULL);
+    ok(req.http10 && req.keepalive, "HTTP/1.0: keep-alive when asked");
+    feed("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", NULL);
+    ok(!req.http10 && !req.keepalive, "HTTP/1.1: Connection: close");
+    r = feed("GET / HTTP/1.1\r\nHost: a\r\n", &used);
+    ok(r == HTTP_MORE && used == strlen("GET / HTTP/1.1\r\nHost: a\r\n"),
+       "incomplete request: MORE, all used");
+}
+
+void test_limits(void)
+{
+    enum http_result r;
+    char *s = xmalloc(20000);
+    size_t n = 0;
+
+    /* URL of 5000 bytes */
+    n = (size_t)sprintf(s, "GET /");
+    memset(s + n, 'u', 5000);
+    n += 5000;
+    strcpy(s + n, " HTTP/1.1\r\n\r\n");
+    r = feed(s, NULL);
+    ok(r == HTTP_BAD && req.status == 414, "oversize URL: 414 (%d)",
+       req.status);
+    ok(!req.keepalive, "bad request: no keep-alive");
+
+    /* URL of 4000 bytes is fine: a 404 */
+    n = (size_t)sprintf(s, "GET /");
+    memset(s + n, 'u', 4000);
+    n += 4000;
+    strcpy(s + n, " HTTP/1.1\r\n\r\n");
+    ok(feed(s, NULL) == HTTP_DONE, "4000-byte URL accepted");
+
+    /* one 9000-byte header */
+    n = (size_t)sprintf(s, "GET / HTTP/1.1\r\nX-Big: ");
+    memset(s + n, 'h', 9000);
+    n += 9000;
+    strcpy(s + n, "\r\n\r\n");
+    r = feed(s, NULL);
+    ok(r == HTTP_BAD && req.status == 431, "oversize headers: 431 (%d)",
+       req.status);
+
+    /* 65 small headers */
+    n = (size_t)sprintf(s, "GET / HTTP/1.1\r\n");
+    for (int i = 0; i < 65; i++)
+        n += (size_t)sprintf(s + n, "X-H%d: v\r\n", i);
+    strcpy(s + n, "\r\n");
+    r = feed(s, NULL);
+    ok(r == HTTP_BAD && req.status == 431, "65 headers: 431 (%d)", req.status);
+
+    /* 64 are fine */
+    n = (size_t)sprintf(s, "GET / HTTP/1.1\r\n");
+    for (int i = 0; i < 64; i++)
+        n += (size_t)sprintf(s + n, "X-H%d: v\r\n", i);
+    strcpy(s + n, "\r\n");
+    ok(feed(s, NULL) == HTTP_DONE, "64 headers accepted");
+
+    r = feed("GET / HTTP/1.1\r\nContent-Length: 1025\r\n\r\n", NULL);
+    ok(r == HTTP_BAD && req.status == 413, "Content-Length 1025: 413 (%d)",
+       req.status);
+    r = feed("POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", NULL);
+    ok(r == HTTP_BAD && req.status == 413, "huge Content-Length: 413 (%d)",
+       req.status);
+    n = (size_t)sprintf(s, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked"
+                           "\r\n\r\n800\r\n");
+    memset(s + n, 'b', 2048);
+    n += 2048;
+    strcpy(s + n, "\r\n0\r\n\r\n");
+    r = feed(s, NULL);
+    ok(r == HTTP_BAD && req.status == 413, "chunked body 2048: 413 (%d)",
+       req.status);
+    r = feed("POST / HTTP/1.1\r\nContent-Length: 4\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+             NULL);
+    ok(r == HTTP_BAD && req.status == 400, "CL and TE together: 400 (%d)",
+       req.status);
+    r = feed("GARBAGE\r\n\r\n", NULL);
+    ok(r == HTTP_BAD && req.status == 400, "garbage: 400 (%d)", req.status);
+    r = feed("GET / HTTP/1.1\r\nNoColonHere\r\n\r\n", NULL);
+    ok(r == HTTP_BAD && req.status == 400, "header without colon: 400 (%d)",
+       req.status);
+    r = feed("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2"
+             "\r\n\r\n",
+             NULL);
+    ok(r == HTTP_BAD && req.status == 400, "two Content-Lengths: 400 (%d)",
+       req.status);
+    r = feed("GET / HTTP/9.1\r\n\r\n", NULL);
+    ok(r == HTTP_BAD && (req.status == 505 || req.status == 400),
+       "HTTP/9.1: refused (%d)", req.status);
+    free(s);
+}
+
