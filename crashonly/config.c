@@ -1,6 +1,6 @@
 /* config.c: environment in, a struct config out; nothing else. */
 #include "config.h"
-#include "http.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@ int config_name_ok(const char *s)
 {
     size_t n = strlen(s);
 
-    return n >= 1 && n <= CONFIG_NAME_MAX && http_id_ok(s, n);
+    return n <= CONFIG_NAME_MAX && token_ok(s, n);
 }
 
 static int hexval(char c)

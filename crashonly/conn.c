@@ -17,7 +17,7 @@ struct conn {
     ev_io io;        /* the socket: EV_READ, or EV_WRITE while out waits */
     ev_timer timer;  /* the deadline of the current state */
     int fd;          /* -1 once closed */
-    int asked;       /* the http_action a Redis reply is due for, or -1 */
+    int waiting;     /* a store reply is due: not to be freed before it */
     int close_after; /* close once out is written */
     struct http_req req;
     struct buf in;     /* input after a request that waits for Redis */
@@ -54,7 +54,7 @@ static void conn_close(struct conn *c)
     close(c->fd);
     c->fd = -1;
     open_conns--;
-    if (c->asked < 0) {
+    if (!c->waiting) {
         c->next = dead;
         dead = c;
     }
@@ -92,7 +92,7 @@ static void watch(struct conn *c, int events)
 }
 
 /* Write what out holds. Returns 0, or -1 when the connection closed. */
-static int flush(struct conn *c)
+static int write_out(struct conn *c)
 {
     int sent = send_some(c->fd, c->out.p, c->out.len, &c->out_off);
 
@@ -113,7 +113,7 @@ static int flush(struct conn *c)
     /* Reading stays on while a Redis reply is due: stopping and starting
      * the watcher costs epoll_ctl calls on every request. */
     watch(c, EV_READ);
-    if (c->asked < 0 && !c->req.busy)
+    if (!c->waiting && !c->req.busy)
         deadline(c, cfg->idle_timeout_ms);
     return 0;
 }
@@ -122,9 +122,7 @@ static int flush(struct conn *c)
 static int act(struct conn *c)
 {
     int status;
-    enum http_action a = http_plan(&c->req, &status);
-
-    switch (a) {
+    switch (http_plan(&c->req, &status)) {
     case ACT_HIT:
         store_hit(c->req.id, c->req.id_len, c);
         break;
@@ -138,7 +136,7 @@ static int act(struct conn *c)
         http_reply_status(&c->out, &c->req, status);
         return 0;
     }
-    c->asked = (int)a;
+    c->waiting = 1;
     return 1;
 }
 
@@ -171,28 +169,35 @@ static void consume(struct conn *c, const char *data, size_t len)
             c->close_after = 1;
         http_next(&c->req);
     }
-    flush(c);
+    write_out(c);
 }
 
-void conn_reply(void *privdata, long long n, const char *str, size_t len)
+void conn_reply(void *who, const struct store_reply *r)
 {
-    struct conn *c = privdata;
-    int asked = c->asked;
+    struct conn *c = who;
+    size_t len;
 
-    c->asked = -1;
+    co_assert(c->waiting);
+    c->waiting = 0;
     if (c->fd < 0) { /* closed while it waited: free it now */
         c->next = dead;
         dead = c;
         return;
     }
-    if (n < 0)
+    switch (r->type) {
+    case STORE_NUMBER:
+        http_reply_hit(&c->out, &c->req, cfg->worker, r->number);
+        break;
+    case STORE_JSON:
+        http_reply_json(&c->out, &c->req, r->str, r->len);
+        break;
+    case STORE_PONG:
+        http_reply_status(&c->out, &c->req, 200);
+        break;
+    case STORE_ERROR:
         http_reply_status(&c->out, &c->req, 503);
-    else if (asked == ACT_HIT)
-        http_reply_hit(&c->out, &c->req, cfg->worker, n);
-    else if (asked == ACT_HITS)
-        http_reply_json(&c->out, &c->req, str, len);
-    else
-        http_reply_status(&c->out, &c->req, n == 1 ? 200 : 503);
+        break;
+    }
     if (!c->req.keepalive)
         c->close_after = 1;
     http_next(&c->req);
@@ -213,10 +218,10 @@ static void on_io(struct ev_loop *l, ev_io *w, int revents)
 
     (void)l;
     if (revents & EV_WRITE) {
-        flush(c);
+        write_out(c);
         return;
     }
-    if (c->asked >= 0) { /* more while a reply is due: read it after that */
+    if (c->waiting) { /* more while a reply is due: read it after that */
         watch(c, 0);
         return;
     }
@@ -241,7 +246,6 @@ void conn_open(int fd)
 
     memset(c, 0, sizeof(*c));
     c->fd = fd;
-    c->asked = -1;
     http_init(&c->req);
     ev_io_init(&c->io, on_io, fd, EV_READ);
     c->io.data = c;

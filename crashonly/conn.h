@@ -6,14 +6,15 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "store.h"
 
 void conn_setup(struct ev_loop *loop, const struct config *cfg);
 
 /* Serve the accepted, non-blocking socket fd; the connection owns it. */
 void conn_open(int fd);
 
-/* The store's reply sink: privdata is the connection that asked. */
-void conn_reply(void *privdata, long long n, const char *str, size_t len);
+/* The store's reply to a connection's request: who is that connection. */
+void conn_reply(void *who, const struct store_reply *r);
 
 /* Free the connections closed since the last call: the one place where
  * connections are freed, once a loop pass, never inside their callbacks. */

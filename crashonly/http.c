@@ -1,6 +1,7 @@
 /* http.c: llhttp callbacks that keep only what the worker needs, and the
  * responses it sends. */
 #include "http.h"
+#include "config.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -38,7 +39,8 @@ static int on_message_begin(llhttp_t *p)
     r->path_len = r->url_len = r->head_bytes = r->body_len = 0;
     r->url_state = U_START;
     r->headers = r->json = 0;
-    r->id_from = r->id_seen = r->id_bad = 0;
+    r->id_from = ID_NONE;
+    r->id_seen = r->id_bad = 0;
     r->field_len = r->value_len = r->id_len = 0;
     r->which = H_OTHER;
     r->status = 0;
@@ -146,7 +148,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
 
 /* Take an id header: Idempotency-Key wins over X-Request-Id; a repeated
  * or invalid one makes the request a 400. */
-static void take_id(struct http_req *r, int from)
+static void take_id(struct http_req *r, enum http_id_from from)
 {
     if ((r->id_seen & from) || !http_id_ok(r->value, r->value_len))
         r->id_bad = 1;
@@ -164,9 +166,9 @@ static int on_header_value_complete(llhttp_t *p)
     struct http_req *r = REQ(p);
 
     if (r->which == H_REQUEST_ID) {
-        take_id(r, 1);
+        take_id(r, ID_REQUEST_ID);
     } else if (r->which == H_IDEMPOTENCY_KEY) {
-        take_id(r, 2);
+        take_id(r, ID_IDEMPOTENCY_KEY);
     } else if (r->which == H_ACCEPT) {
         size_t n =
             r->value_len < HTTP_VALUE_MAX ? r->value_len : HTTP_VALUE_MAX;
@@ -257,48 +259,43 @@ void http_next(struct http_req *r)
     llhttp_resume(&r->parser);
 }
 
+/* The endpoints: a new one goes here. All of them take GET only. */
+static const struct route {
+    const char *path;
+    enum http_action action;
+} routes[] = {
+    {"/", ACT_HIT},
+    {"/hits", ACT_HITS},
+    {"/healthz", ACT_REPLY}, /* 200: we are alive to say so */
+    {"/readyz", ACT_READY},
+};
+
 enum http_action http_plan(const struct http_req *r, int *status)
 {
-    const char *path = r->path;
-    size_t n = r->path_len;
+    const struct route *route = NULL;
 
+    /* Every route fits in path, so a path longer than that (path_len past
+     * HTTP_PATH_MAX) matches none. */
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (strlen(routes[i].path) == r->path_len &&
+            memcmp(routes[i].path, r->path, r->path_len) == 0) {
+            route = &routes[i];
+            break;
+        }
+    }
     *status = 200;
-    if (n == 1 && path[0] == '/') {
-        if (r->method != HTTP_GET)
-            return *status = 405, ACT_REPLY;
-        if (r->id_bad)
-            return *status = 400, ACT_REPLY;
-        return ACT_HIT;
-    }
-    if (n > HTTP_PATH_MAX)
+    if (route == NULL)
         return *status = 404, ACT_REPLY;
-    if ((n == 5 && memcmp(path, "/hits", 5) == 0) ||
-        (n == 8 && memcmp(path, "/healthz", 8) == 0) ||
-        (n == 7 && memcmp(path, "/readyz", 7) == 0)) {
-        if (r->method != HTTP_GET)
-            return *status = 405, ACT_REPLY;
-        if (path[1] == 'h' && path[2] == 'i')
-            return ACT_HITS;
-        if (path[1] == 'r')
-            return ACT_READY;
-        return ACT_REPLY; /* /healthz: we are alive to say so */
-    }
-    return *status = 404, ACT_REPLY;
+    if (r->method != HTTP_GET)
+        return *status = 405, ACT_REPLY;
+    if (route->action == ACT_HIT && r->id_bad)
+        return *status = 400, ACT_REPLY;
+    return route->action;
 }
 
 int http_id_ok(const char *s, size_t len)
 {
-    if (len < 1 || len > HTTP_ID_MAX)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
-              c == '-'))
-            return 0;
-    }
-    return 1;
+    return len <= HTTP_ID_MAX && token_ok(s, len);
 }
 
 void http_set_date(time_t now)
@@ -363,16 +360,21 @@ static void head(struct buf *b, const struct http_req *r, int status,
 void http_reply_hit(struct buf *b, const struct http_req *r, const char *worker,
                     long long n)
 {
-    char room[160]; /* worker names are at most 64 bytes */
+    /* The longest body: its text, a name, a number's 20 digits and sign
+     * (the JSON's text is shorter). */
+    char room[sizeof("Hello World! I am , seen  times.\n") +
+              CONFIG_NAME_MAX + 21];
     struct buf body = {room, 0, sizeof(room)};
 
+    /* Checked before a byte is written: a body that did not fit would
+     * make buf_put realloc room, which is on the stack. */
+    co_assert(strlen(worker) <= CONFIG_NAME_MAX);
     /* No snprintf: this runs for every hit. */
     buf_puts(&body, r->json ? "{\"worker\":\"" : "Hello World! I am ");
     buf_puts(&body, worker);
     buf_puts(&body, r->json ? "\",\"hits\":" : ", seen ");
     buf_putll(&body, n);
     buf_puts(&body, r->json ? "}\n" : " times.\n");
-    co_assert(body.p == room); /* it fit */
     head(b, r, 200, r->json ? "application/json" : "text/plain; charset=utf-8",
          body.len);
     buf_puts(b, "X-Hits: ");

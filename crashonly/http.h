@@ -17,6 +17,14 @@
 #define HTTP_ID_MAX      128  /* Idempotency-Key and X-Request-Id */
 #define HTTP_VALUE_MAX   256  /* the header values we keep */
 
+/* Where a request's id came from; Idempotency-Key wins over X-Request-Id.
+ * Each is a bit too, for the headers seen. */
+enum http_id_from {
+    ID_NONE = 0,
+    ID_REQUEST_ID = 1,     /* X-Request-Id: nginx's, or the client's */
+    ID_IDEMPOTENCY_KEY = 2 /* Idempotency-Key: the client's */
+};
+
 /* One client connection's parser, and what its current request asked. */
 struct http_req {
     llhttp_t parser;
@@ -35,8 +43,8 @@ struct http_req {
     int which;                /* which header value is being read: H_* */
     char id[HTTP_ID_MAX + 1]; /* the request id, when there is one */
     size_t id_len;
-    int id_from;   /* 0 none, 1 X-Request-Id, 2 Idempotency-Key */
-    int id_seen;   /* the id headers seen, as id_from bits */
+    enum http_id_from id_from; /* the header id came from */
+    int id_seen;               /* the id headers seen, as http_id_from bits */
     int id_bad;    /* an id header was invalid or repeated */
     int json;      /* Accept names application/json */
     int method;    /* llhttp_method_t */
@@ -68,7 +76,9 @@ enum http_result http_feed(struct http_req *r, const char *data, size_t len,
 /* After a DONE request was answered: get ready for the next one. */
 void http_next(struct http_req *r);
 
-/* What to do for the complete request r; sets *status for ACT_REPLY. */
+/* What to do for the complete request r: its route's action, or
+ * ACT_REPLY with the status to answer (404, 405, 400 for a bad id; 200
+ * for /healthz). Sets *status to 200 for the other actions. */
 enum http_action http_plan(const struct http_req *r, int *status);
 
 /* True when s[0..len) is a valid id: 1-128 of [A-Za-z0-9._:-]. */

@@ -60,7 +60,7 @@ static const char library[] =
 static struct ev_loop *loop;
 static redisAsyncContext *redis;
 static const struct config *cfg;
-static store_reply_fn *sink;
+static store_reply_fn *answer; /* where each client's reply goes */
 static void (*on_ready)(void);
 
 /* Arguments formatted once at start-up. */
@@ -68,17 +68,18 @@ static struct buf cmd_keys; /* total workers: co_count_2's first keys */
 static struct buf cmd_tail; /* worker seconds: its first arguments */
 static struct buf cmd_hits; /* FCALL_RO co_hits_2 2 total workers */
 
-/* The hits of this loop pass, sent as one co_count_2 call by flush(). */
+/* The hits of this loop pass, sent as one co_count_2 call by
+ * send_batch(). */
 static struct buf batch_ids; /* the id keys, formatted */
 static unsigned batch_nid;   /* how many: the keys past total, workers */
 static unsigned batch_plain; /* hits without an id */
 static struct buf batch_cmd; /* the call, formatted anew each pass */
-static ev_prepare batch_flush;
+static ev_prepare batch_send; /* sends the batch before the loop waits */
 
 /* Who waits for a count, in the order of the calls: each call's waiters,
  * then one with who NULL to end that call's. A ring that grows. */
 struct waiter {
-    void *who; /* the privdata of store_hit() */
+    void *who; /* store_hit()'s who */
     int id;    /* 1: numbered by its id key; 0: a plain hit */
 };
 static struct waiter *ring;
@@ -178,35 +179,68 @@ static void error_reply(const redisReply *r)
     }
 }
 
-/* A reply to a client's command, handed to the sink as n or text. */
-static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
+/* An error for who: Redis's, or one of ours for a reply of a type the
+ * command cannot give. */
+static void answer_error(void *who, const redisReply *r)
+{
+    static const char odd[] = "unexpected reply";
+    struct store_reply a = {STORE_ERROR, 0, odd, sizeof(odd) - 1};
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        a.str = r->str;
+        a.len = r->len;
+    }
+    answer(who, &a);
+}
+
+/* True when r is of the type a client's command expects; else who gets
+ * the error, and an error from Redis is logged. */
+static int expected(const redisReply *r, int type, void *who)
+{
+    if (r->type == type)
+        return 1;
+    if (r->type == REDIS_REPLY_ERROR)
+        error_reply(r);
+    answer_error(who, r);
+    return 0;
+}
+
+/* The reply to co_hits_2, a JSON string, for who. */
+static void on_hits(redisAsyncContext *ac, void *reply, void *who)
 {
     const redisReply *r = reply;
+    struct store_reply a = {STORE_JSON, 0, NULL, 0};
 
     (void)ac;
     got(r);
-    if (r->type == REDIS_REPLY_INTEGER) {
-        sink(privdata, r->integer, NULL, 0);
-    } else if (r->type == REDIS_REPLY_STRING) {
-        sink(privdata, 0, r->str, r->len);
-    } else if (r->type == REDIS_REPLY_STATUS) {
-        sink(privdata, 1, r->str, r->len);
-    } else if (r->type == REDIS_REPLY_ERROR) {
-        error_reply(r);
-        sink(privdata, -1, r->str, r->len);
-    } else {
-        sink(privdata, -1, "unexpected reply", 16);
-    }
+    if (!expected(r, REDIS_REPLY_STRING, who))
+        return;
+    a.str = r->str;
+    a.len = r->len;
+    answer(who, &a);
+}
+
+/* The reply to a client's PING, the status PONG, for who. */
+static void on_ping(redisAsyncContext *ac, void *reply, void *who)
+{
+    const redisReply *r = reply;
+    struct store_reply a = {STORE_PONG, 0, NULL, 0};
+
+    (void)ac;
+    got(r);
+    if (expected(r, REDIS_REPLY_STATUS, who))
+        answer(who, &a);
 }
 
 /* The reply to one co_count_2 call: a number for each of its waiters, or
- * the error that each of them gets. Waiters may ask again from the sink:
+ * the error that each of them gets. Waiters may ask again from answer():
  * they join the next call, behind this call's end. */
 static void on_count(redisAsyncContext *ac, void *reply, void *privdata)
 {
     const redisReply *r = reply;
     size_t next = 1; /* the element for the next waiter with an id */
     long long first = 0;
+    struct store_reply a = {STORE_NUMBER, 0, NULL, 0};
     struct waiter w;
     int ok;
 
@@ -220,24 +254,25 @@ static void on_count(redisAsyncContext *ac, void *reply, void *privdata)
     else if (r->type == REDIS_REPLY_ERROR)
         error_reply(r);
     while ((w = pop()).who != NULL) {
-        if (!ok && r->type == REDIS_REPLY_ERROR) {
-            sink(w.who, -1, r->str, r->len);
-        } else if (!ok) {
-            sink(w.who, -1, "unexpected reply", 16);
-        } else if (!w.id) {
-            sink(w.who, first++, NULL, 0);
+        if (!ok) {
+            answer_error(w.who, r);
+            continue;
+        }
+        if (!w.id) {
+            a.number = first++;
         } else {
             co_assert(next < r->elements &&
                       r->element[next]->type == REDIS_REPLY_INTEGER);
-            sink(w.who, r->element[next++]->integer, NULL, 0);
+            a.number = r->element[next++]->integer;
         }
+        answer(w.who, &a);
     }
     co_assert(!ok || next == r->elements);
 }
 
 /* Send this loop pass's hits as one call, and write it at once: one
  * Redis command and one write(2) for all of them. */
-static void flush(void)
+static void send_batch(void)
 {
     if (batch_nid + batch_plain == 0)
         return;
@@ -261,12 +296,12 @@ static void flush(void)
     batch_nid = batch_plain = 0;
 }
 
-static void on_batch_flush(struct ev_loop *l, ev_prepare *w, int revents)
+static void on_prepare(struct ev_loop *l, ev_prepare *w, int revents)
 {
     (void)l;
     (void)w;
     (void)revents;
-    flush();
+    send_batch();
 }
 
 static void on_heartbeat(redisAsyncContext *ac, void *reply, void *privdata)
@@ -341,7 +376,7 @@ void store_start(struct ev_loop *l, const struct config *c, void (*ready)(void),
     loop = l;
     cfg = c;
     on_ready = ready;
-    sink = replies;
+    answer = replies;
 
     arg(&cmd_keys, KEY_TOTAL);
     arg(&cmd_keys, KEY_WORKERS);
@@ -354,8 +389,8 @@ void store_start(struct ev_loop *l, const struct config *c, void (*ready)(void),
     arg(&cmd_hits, "2");
     arg(&cmd_hits, KEY_TOTAL);
     arg(&cmd_hits, KEY_WORKERS);
-    ev_prepare_init(&batch_flush, on_batch_flush);
-    ev_prepare_start(loop, &batch_flush);
+    ev_prepare_init(&batch_send, on_prepare);
+    ev_prepare_start(loop, &batch_send);
 
     redis = redisAsyncConnect(c->redis.host, c->redis.port);
     if (redis == NULL || redis->err)
@@ -389,9 +424,9 @@ void store_start(struct ev_loop *l, const struct config *c, void (*ready)(void),
     ev_timer_start(loop, &watchdog);
 }
 
-void store_hit(const char *id, size_t id_len, void *privdata)
+void store_hit(const char *id, size_t id_len, void *who)
 {
-    push(privdata, id_len > 0);
+    push(who, id_len > 0);
     if (id_len == 0) {
         batch_plain++;
     } else {
@@ -403,18 +438,18 @@ void store_hit(const char *id, size_t id_len, void *privdata)
         batch_nid++;
     }
     if (batch_nid + batch_plain >= BATCH_MAX)
-        flush();
+        send_batch();
 }
 
-void store_hits(void *privdata)
+void store_hits(void *who)
 {
     sent();
-    redisAsyncFormattedCommand(redis, on_reply, privdata, cmd_hits.p,
+    redisAsyncFormattedCommand(redis, on_hits, who, cmd_hits.p,
                                cmd_hits.len);
 }
 
-void store_ping(void *privdata)
+void store_ping(void *who)
 {
     sent();
-    redisAsyncCommand(redis, on_reply, privdata, "PING");
+    redisAsyncCommand(redis, on_ping, who, "PING");
 }

@@ -7,11 +7,28 @@
 
 #include "config.h"
 
-/* A reply for privdata: n >= 0 and, for store_hits, the JSON in str; or
- * n < 0 when Redis answered with an error, its text in str. str is Redis's
- * memory, valid only during the call. */
-typedef void store_reply_fn(void *privdata, long long n, const char *str,
-                            size_t len);
+/* What Redis answered to one request of a client. */
+enum store_type {
+    STORE_NUMBER, /* store_hit: the hit's number, in number */
+    STORE_JSON,   /* store_hits: the snapshot, in str and len */
+    STORE_PONG,   /* store_ping: Redis answers */
+    STORE_ERROR   /* Redis answered with an error: its text in str, len */
+};
+
+struct store_reply {
+    enum store_type type;
+    long long number; /* STORE_NUMBER */
+    const char *str;  /* STORE_JSON, STORE_ERROR: Redis's memory, valid
+                         only during the call; not NUL-terminated */
+    size_t len;
+};
+
+/* The reply to one request, for who: the pointer the caller passed with
+ * the request. The store keeps who until it calls this, exactly once for
+ * every request (unless the process ends first); the caller keeps who
+ * alive until then (a connection closed meanwhile is freed only once
+ * its reply came). The store never frees or reads who. */
+typedef void store_reply_fn(void *who, const struct store_reply *r);
 
 /* Connect, authenticate, select the db and load the Redis Function, then
  * call ready(). Every reply goes to replies. Any failure ends the process
@@ -19,16 +36,16 @@ typedef void store_reply_fn(void *privdata, long long n, const char *str,
 void store_start(struct ev_loop *loop, const struct config *cfg,
                  void (*ready)(void), store_reply_fn *replies);
 
-/* Count one hit, at most once per id when id_len > 0; the reply's n is
- * the hit's number (the first answer's number for a repeated id). The
+/* Count one hit, at most once per id when id_len > 0; the reply is the
+ * hit's number (the first answer's number for a repeated id). The
  * hits of one loop pass go to Redis together, as one call, when the loop
  * is about to wait. */
-void store_hit(const char *id, size_t id_len, void *privdata);
+void store_hit(const char *id, size_t id_len, void *who);
 
 /* Read {"total": N, "workers": {...}} as one atomic snapshot. */
-void store_hits(void *privdata);
+void store_hits(void *who);
 
-/* Ask Redis whether it answers: n is 1 on PONG. */
-void store_ping(void *privdata);
+/* Ask Redis whether it answers: STORE_PONG when it does. */
+void store_ping(void *who);
 
 #endif

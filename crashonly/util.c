@@ -52,6 +52,21 @@ void co_assert_fail(const char *expr, const char *file, int line)
     abort();
 }
 
+int token_ok(const char *s, size_t len)
+{
+    if (len < 1)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
+              c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
 void *xmalloc(size_t size)
 {
     void *p = malloc(size);

@@ -30,6 +30,10 @@ void die(int code, const char *fmt, ...)
 void co_assert_fail(const char *expr, const char *file, int line)
     __attribute__((noreturn));
 
+/* True when s[0..len) is a token of ids and names: 1 or more of
+ * [A-Za-z0-9._:-]. Callers bound the length. */
+int token_ok(const char *s, size_t len);
+
 /* Allocation failure aborts, so callers never test for NULL. */
 void *xmalloc(size_t size);
 void *xrealloc(void *p, size_t size);

@@ -2,7 +2,10 @@
  * bodies and their Content-Length. */
 #include "unit.h"
 
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* ---- responses -------------------------------------------------------- */
 
@@ -60,6 +63,53 @@ static int length_ok(const struct buf *b)
 static void reset(struct buf *b)
 {
     b->len = 0;
+}
+
+/* A hit's body for a name of n bytes, built in a child: returns the
+ * child's wait status, and what it wrote on stderr in log. */
+static int hit_in_child(size_t n, char *log, size_t loglen)
+{
+    char name[200];
+    int fds[2], st;
+    ssize_t got;
+    pid_t pid;
+
+    memset(name, 'n', n);
+    name[n] = '\0';
+    if (pipe(fds) < 0 || (pid = fork()) < 0)
+        return -1;
+    if (pid == 0) {
+        struct buf b = {0};
+
+        dup2(fds[1], STDERR_FILENO);
+        http_reply_hit(&b, &req, name, -1234567890123456789LL);
+        _exit(b.len > 0 ? 0 : 1);
+    }
+    close(fds[1]);
+    got = read(fds[0], log, loglen - 1);
+    log[got > 0 ? got : 0] = '\0';
+    log[strcspn(log, "\n")] = '\0';
+    close(fds[0]);
+    waitpid(pid, &st, 0);
+    return st;
+}
+
+/* A worker name too long for the body's room is a broken invariant: the
+ * assert fires before a byte is written, not a stack buffer realloc'd. */
+static void test_name_bound(void)
+{
+    char log[512];
+    int st;
+
+    feed("GET / HTTP/1.1\r\n\r\n", NULL);
+    st = hit_in_child(64, log, sizeof(log));
+    ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+       "hit: a 64-byte name and the longest number fit");
+    st = hit_in_child(65, log, sizeof(log));
+    ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT &&
+           strstr(log, "event=assert") != NULL,
+       "hit: a 65-byte name is an assert, before anything is written (%s)",
+       log);
 }
 
 void test_responses(void)
@@ -155,4 +205,5 @@ void test_responses(void)
     is_str(body(&b), "{\"total\":3}\n", "json: body and newline");
     ok(length_ok(&b), "json: Content-Length right");
     free(b.p);
+    test_name_bound();
 }
