@@ -11,8 +11,9 @@
  * failure is an exit 111. t0_us starts the series' clock. */
 void output_open(const struct opts *o, uint64_t t0_us);
 
-/* One ledger line: key attempts status hits worker latency_us. worker ""
- * is written "-". Buffered; written out in large blocks. */
+/* One ledger line: key attempts status hits worker latency_us. status 0:
+ * never answered; hits -1: no X-Hits; worker "" is written "-". What a
+ * line says of its hit is stats_outcome()'s rule (stats.h). Buffered; written out in large blocks. */
 void output_ledger(const char *run, long long seq, int attempts, int status,
                    long long hits, const char *worker, uint64_t latency_us);
 

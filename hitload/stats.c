@@ -125,20 +125,33 @@ void stats_retry(uint64_t now_us)
     win_retried++;
 }
 
+enum outcome stats_outcome(int status, long long hits)
+{
+    if (status == 200 && hits >= 1)
+        return ACKNOWLEDGED;
+    if (status == 0 || (status >= 500 && status <= 599))
+        return INDETERMINATE;
+    return REJECTED;
+}
+
 void stats_finished(int status, long long hits, uint64_t latency_us,
                     uint64_t now_us)
 {
     stats_series_tick(now_us, 0);
-    if (status == 0) {
-        stats.indeterminate++;
-        return;
-    }
-    if (status == 200 && hits >= 0) {
+    switch (stats_outcome(status, hits)) {
+    case ACKNOWLEDGED:
         stats.acknowledged++;
         win_answered++;
-    } else {
+        break;
+    case INDETERMINATE:
+        stats.indeterminate++;
+        break;
+    case REJECTED:
         stats.rejected++;
+        break;
     }
+    if (status == 0)
+        return;
     hist_add(&stats.latency, latency_us);
     hist_add(&win_hist, latency_us);
 }

@@ -29,11 +29,20 @@ enum fail_kind {
     FAIL_KINDS
 };
 
+/* What a request's final answer says of its hit. This is the one rule,
+ * and chaos/check applies it to the ledger's status and hits columns:
+ *   acknowledged   200 with an X-Hits of 1 or more: counted, that number
+ *   indeterminate  no answer (status 0) or a 5xx: counted or not
+ *   rejected       any other answer (a 4xx, a 200 with no X-Hits): the
+ *                  server said no, and counted nothing */
+enum outcome { ACKNOWLEDGED, INDETERMINATE, REJECTED };
+enum outcome stats_outcome(int status, long long hits);
+
 struct stats {
     long long attempted;          /* requests started */
-    long long acknowledged;       /* final 200 with an X-Hits */
-    long long indeterminate;      /* final status 0: never answered */
-    long long rejected;           /* final answers that are not acknowledged */
+    long long acknowledged;       /* final outcomes, by stats_outcome() */
+    long long indeterminate;
+    long long rejected;
     long long retries;            /* attempts after a request's first */
     long long errors[FAIL_KINDS]; /* failed attempts, by kind */
     struct hist latency;          /* answered requests, us from intended send */
@@ -53,7 +62,8 @@ void stats_series_open(FILE *f, uint64_t t0_us);
 /* Events, at time now_us (monotonic, as t0_us): */
 void stats_failed(enum fail_kind k, uint64_t now_us);
 void stats_retry(uint64_t now_us);
-/* A request ended: status 0 for never answered, hits -1 for none. */
+/* A request ended: status 0 for never answered, hits -1 for none. The
+ * latency counts for every answered request (status not 0). */
 void stats_finished(int status, long long hits, uint64_t latency_us,
                     uint64_t now_us);
 /* Write the series' windows that ended before now_us; with final set, the

@@ -4,8 +4,13 @@
 # value, a gap, a made-up value, per-worker totals that do not add up).
 use strict;
 use warnings;
+use File::Basename qw(dirname);
+use File::Spec;
 use File::Temp qw(tempdir);
 use Test::More;
+
+# The project's top, from this file's place: it runs from any directory.
+my $top = File::Spec->rel2abs(dirname(__FILE__) . '/..');
 
 my $dir = tempdir(CLEANUP => 1);
 my $n = 0;
@@ -23,7 +28,7 @@ sub run {
         "k$_->[2]\t1\t$_->[0]\t$_->[1]\tw1\t100\n"
     } map { [@{ $rows->[$_] }, $_] } 0 .. $#$rows);
     my $ex = $opt{exclusive} // 1 ? '--exclusive' : '';
-    my $out = `chaos/check $ex --json $p.json $p.before $p.after $p.ledger 2>&1`;
+    my $out = `$top/chaos/check $ex --json $p.json $p.before $p.after $p.ledger 2>&1`;
     return ($? >> 8, $out);
 }
 
@@ -78,8 +83,21 @@ is($rc, 1, 'a rejected (4xx) key counts nothing') or diag $out;
 my $json = do { local $/; open(my $f, '<', "$dir/" . ($n - 1) . '.json') or die; <$f> };
 like($json, qr/"pass" : true/, 'the JSON verdict is written');
 
+($rc, $out) = run(10, 12, [[200, 11], [200, 12], [200, 0]]);
+is($rc, 0, 'a 200 with X-Hits 0 acknowledges nothing: the totals hold') or diag $out;
+like($out, qr/acknowledged 2, indeterminate 0, rejected 1/, 'it is counted rejected');
+($rc, $out) = run(10, 13, [[200, 11], [200, 12], [503, -1], [599, -1]]);
+is($rc, 0, 'a final 5xx is indeterminate: it may have been counted') or diag $out;
+like($out, qr/indeterminate 2/, 'both counted as indeterminate');
+
+# The report needs the checker's verdict: without one, exit 2 and say so.
+mkdir "$dir/empty";
+my $msg = `$top/chaos/report $dir/empty 2>&1`;
+is($? >> 8, 2, 'chaos/report on a folder with nothing to report: exit 2') or diag $msg;
+like($msg, qr/^report: .*hitload\.json/, 'naming what is missing');
+
 write_file("$dir/bad.json", 'not json');
-system("chaos/check $dir/bad.json $dir/bad.json $dir/0.ledger 2>/dev/null");
+system("$top/chaos/check $dir/bad.json $dir/bad.json $dir/0.ledger 2>/dev/null");
 is($? >> 8, 100, 'unreadable input is a usage error, not a pass');
 
 done_testing();
