@@ -3,13 +3,14 @@
 # parses. No figure is asserted: a timed test would only measure the noise.
 use strict;
 use warnings;
-use lib 'tests/lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Crashonly;
 use JSON::PP;
 use Test::More;
 
 my $out = tmp() . '/bench';
-my $log = `BENCH_SECONDS=1 BENCH_ROUNDS=2 BENCH_CONNS=16 BENCH_REQUESTS=2000 BENCH_OUT=$out timeout 300 bench/run 2>&1`;
+my $log = `BENCH_SECONDS=1 BENCH_ROUNDS=2 BENCH_CONNS=16 BENCH_REQUESTS=2000 BENCH_OUT=$out timeout 300 '$Crashonly::TOP/bench/run' 2>&1`;
 is($? >> 8, 0, 'make bench runs to the end') or diag $log;
 my $r = eval { decode_json(do { local $/; open(my $f, '<', "$out/results.json") or die; <$f> }) };
 ok($r, 'results.json parses') or diag $@;

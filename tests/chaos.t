@@ -7,24 +7,36 @@
 # and TARGETS other than workers, and make wrk's check.
 use strict;
 use warnings;
-use lib 'tests/lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Crashonly;
 use JSON::PP;
 use POSIX ();
 use Test::More;
 use Time::HiRes qw(time sleep);
 
+my $top = $Crashonly::TOP;
 my $state = tmp() . '/stack';
 my %env = (STATE => $state, PORT => free_port(), REDIS_PORT => free_port(),
     WORKER_PORT => free_ports(3), WORKERS => 3);
 local @ENV{ keys %env } = values %env;
 # STATE named here: the 'local' above is undone before END blocks run.
-END { system("STATE='$state' $Crashonly::TOP/stack/down >/dev/null 2>&1") if -e "$state/stack.pid" }
+END {
+    local $?;
+    system("STATE='$state' '$top/stack/down' >/dev/null 2>&1") if -e "$state/stack.pid";
+}
 
-is(system('stack/up >/dev/null'), 0, 'a stack of 3 workers is up');
+# This file kills Redis: every worker then logs that it lost it, and a
+# worker runit restarts before Redis is back (or while it loads its AOF)
+# logs that it could not have it. Those fatal lines are the test's own.
+expect_log(qr/ level=fatal event=redis_lost error=/,
+    qr/ level=fatal event=redis_connect error="Connection refused"$/,
+    qr/ level=fatal event=redis_loading error="LOADING /);
+
+is(system("'$top/stack/up' >/dev/null"), 0, 'a stack of 3 workers is up');
 
 my $out = tmp() . '/run1';
-my $verdict = `DURATION=4 KILL_EVERY=0.5 CONNS=16 OUT=$out chaos/run 2>&1`;
+my $verdict = `DURATION=4 KILL_EVERY=0.5 CONNS=16 OUT=$out '$top/chaos/run' 2>&1`;
 is($? >> 8, 0, 'chaos passes while workers are killed') or diag $verdict;
 like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, [1-9]\d* workers killed, 0 client-visible errors, p99 [\d.]+ ms$/m,
     'with one verdict line');
@@ -55,7 +67,7 @@ for my $kind (qw(redis nginx)) {
     my $old = pid_of($kind);
     my @children = $kind eq 'nginx' ? split(' ', slurp("/proc/$old/task/$old/children")) : ();
     my $kills = tmp() . "/kills-$kind.tsv";
-    system("TARGETS=$kind chaos/killer 1 0.5 $kills");
+    system("TARGETS=$kind '$top/chaos/killer' 1 0.5 $kills");
     my $k = slurp($kills);
     like($k, qr/^\d+\t\d{13}\t$kind\t$old\n\z/, "killer TARGETS=$kind: one kill of $kind, pid $old");
     # Dead: gone, or a zombie its new parent has not reaped yet.
@@ -70,7 +82,7 @@ for my $kind (qw(redis nginx)) {
 # Redis and nginx killed too, beside workers: still nothing lost or doubled,
 # and each kind's recovery in the report.
 $out = tmp() . '/run-all';
-$verdict = `TARGETS=workers,redis,nginx DURATION=6 KILL_EVERY=1.5 CONNS=16 OUT=$out chaos/run 2>&1`;
+$verdict = `TARGETS=workers,redis,nginx DURATION=6 KILL_EVERY=1.5 CONNS=16 OUT=$out '$top/chaos/run' 2>&1`;
 is($? >> 8, 0, 'chaos TARGETS=workers,redis,nginx passes') or diag $verdict;
 like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, \d+ workers, \d+ redis and \d+ nginx killed, 0 client-visible errors, p99 [\d.]+ ms$/m,
     'its verdict counts the kills of each kind');
@@ -86,10 +98,10 @@ ok(!grep({ $_->{kind} eq 'redis' && !defined $_->{stack_ms} } @k),
     'and each Redis kill the time to the stack counting again');
 
 # Redis and nginx are the local stack's: compose refuses them, at once.
-my $msg = `BACKEND=compose TARGETS=workers,redis DURATION=1 chaos/run 2>&1`;
+my $msg = `BACKEND=compose TARGETS=workers,redis DURATION=1 '$top/chaos/run' 2>&1`;
 is($? >> 8, 2, 'chaos BACKEND=compose refuses TARGETS=workers,redis') or diag $msg;
 like($msg, qr/^chaos: TARGETS=redis works on the local stack only/m, 'and says so');
-$msg = `TARGETS=workers,disk DURATION=1 chaos/run 2>&1`;
+$msg = `TARGETS=workers,disk DURATION=1 '$top/chaos/run' 2>&1`;
 is($? >> 8, 2, 'chaos refuses an unknown target') or diag $msg;
 
 # Another writer during the run: hits nobody in the ledger asked for. The
@@ -101,7 +113,7 @@ if ($intruder == 0) {
     POSIX::_exit(0);    # not exit: END would take the stack down
 }
 $out = tmp() . '/run2';
-$verdict = `DURATION=2 KILL_EVERY=10 CONNS=8 OUT=$out chaos/run 2>&1`;
+$verdict = `DURATION=2 KILL_EVERY=10 CONNS=8 OUT=$out '$top/chaos/run' 2>&1`;
 my $rc = $? >> 8;
 waitpid($intruder, 0);
 is($rc, 1, 'chaos fails when the totals hold hits the ledger did not ask for')
@@ -114,17 +126,17 @@ SKIP: {
     skip 'no Docker engine', 3 if system('timeout 20 docker info >/dev/null 2>&1');
     my $project = "crashonly-test-none-$$";
     ok(http_get($env{PORT}, '/hits'), 'the local stack still answers') or last;
-    my $msg = `BACKEND=compose COMPOSE_PROJECT_NAME=$project PROXY_PORT=$env{PORT} DURATION=1 chaos/run 2>&1`;
+    my $msg = `BACKEND=compose COMPOSE_PROJECT_NAME=$project PROXY_PORT=$env{PORT} DURATION=1 '$top/chaos/run' 2>&1`;
     is($? >> 8, 2, 'chaos BACKEND=compose refuses the port the local stack holds')
         or diag $msg;
     like($msg, qr/^chaos: the local stack \(\Q$state\E\) is up on port $env{PORT}/m,
         'and says so');
     # Had it not refused, the project it started is this test's to remove.
-    system("timeout 120 compose/run -p $project down -v -t 0 >/dev/null 2>&1")
+    system("timeout 120 '$top/compose/run' -p $project down -v -t 0 >/dev/null 2>&1")
         if `docker ps -aq --filter label=com.docker.compose.project=$project`;
 }
 
-my $wrk = `DURATION=2 KILL_EVERY=0.5 CONNS=16 chaos/wrk/run 2>&1`;
+my $wrk = `DURATION=2 KILL_EVERY=0.5 CONNS=16 '$top/chaos/wrk/run' 2>&1`;
 is($? >> 8, 0, 'make wrk: the hit delta is within what wrk did') or diag $wrk;
 like($wrk, qr/^PASS wrk completed \d+ requests \(\d+ 2xx\), \d+ workers killed; hits delta \d+, must lie in \[\d+, \d+\]$/m,
     'and prints both beside the bound');

@@ -12,14 +12,14 @@ use warnings;
 use File::Temp;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Crashonly qw(free_port);
+use Crashonly qw(free_port tmp);
 use HTTP::Tiny;
 use JSON::PP qw(decode_json);
 use POSIX ();
 use Test::More;
 use Time::HiRes qw(time sleep);
 
-chdir "$FindBin::Bin/.." or die "chdir: $!";
+my $top = $Crashonly::TOP;
 
 if (system('timeout 20 docker info >/dev/null 2>&1') != 0) {
     if (($ENV{CI} // '') eq 'true') {
@@ -32,7 +32,7 @@ if (system('timeout 20 docker info >/dev/null 2>&1') != 0) {
 }
 
 my $project = "crashonly-test-$$";
-my @compose = ('compose/run', '-p', $project);
+my @compose = ("$top/compose/run", '-p', $project);
 my $main = $$;
 my $up = 0;
 
@@ -66,7 +66,15 @@ sub ids {
     return split ' ', $out;
 }
 
+# Down, with each service's log kept first under tmp()/compose/, where
+# Crashonly.pm's scan reads it (the containers and their logs go with down).
 sub down {
+    mkdir tmp() . '/compose';
+    for my $service (qw(redis worker proxy)) {
+        my (undef, $log) = run(60, @compose, 'logs', '--no-color', $service);
+        open(my $f, '>', tmp() . "/compose/$service.log") or next;
+        print $f $log;
+    }
     run(120, @compose, 'down', '-v', '--remove-orphans', '-t', '0');
 }
 
@@ -79,7 +87,7 @@ END {
 $SIG{INT} = $SIG{TERM} = sub { exit 1 };
 
 # Build, and prepare the offline stand-ins where no registry answers.
-my ($built, $out, $log) = run(1200, 'make', '-s', 'images');
+my ($built, $out, $log) = run(1200, 'make', '-s', '-C', $top, 'images');
 ok($built, 'make images') or do { diag($out, $log); BAIL_OUT('no images') };
 
 $SIG{ALRM} = sub { die "compose.t: out of time\n" };
@@ -214,7 +222,7 @@ is(hits()->{total} - $before, $served, 'each request counted once');
     my $dir = File::Temp->newdir;
     local @ENV{qw(BACKEND COMPOSE_PROJECT_NAME STATE OUT DURATION KILL_EVERY CONNS)}
         = ('compose', $project, "$dir", "$dir/run", 4, 1, 16);
-    my ($ok, $verdict, $err) = run(120, 'chaos/run');
+    my ($ok, $verdict, $err) = run(120, "$top/chaos/run");
     ok($ok, 'chaos on compose passes while workers are crashed')
         or diag($verdict, $err);
     like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, [1-9]\d* workers killed, 0 client-visible errors, p99 [\d.]+ ms$/m,

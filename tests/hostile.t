@@ -5,7 +5,8 @@
 # clients, and more clients than the worker's limits.
 use strict;
 use warnings;
-use lib 'tests/lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Crashonly;
 use IO::Socket::INET;
 use Socket qw(SOL_SOCKET SO_LINGER SHUT_WR);
@@ -210,7 +211,7 @@ my $pport = free_port();
 my $ndir = tmp() . '/nginx';
 mkdir $ndir;
 system("UPSTREAMS=127.0.0.1:$wport LISTEN=127.0.0.1:$pport STATE=$ndir WORKER_PROCESSES=1 "
-    . "proxy/render > $ndir/nginx.conf") == 0 or die 'render';
+    . "'$Crashonly::TOP/proxy/render' > $ndir/nginx.conf") == 0 or die 'render';
 Crashonly::spawn('nginx', "$ndir/log", {}, 'nginx', '-e', 'stderr', '-p', "$ndir/", '-c', "$ndir/nginx.conf");
 ok(wait_ready($pport, 5), 'nginx serves in front of the worker');
 my @proxy = (

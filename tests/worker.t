@@ -13,6 +13,18 @@ use Time::HiRes qw(time sleep);
 my ($redis, $rport) = start_redis();
 my $url = "redis://127.0.0.1:$rport";
 
+# The fatal lines this file provokes (bad configuration, a taken port, a
+# Redis unreachable, refusing, killed or stalled): no alarm in the logs.
+expect_log(qr/^level=fatal event=config error="(?:PORT: 'abc'|REDIS_URL: )/,
+    qr/^level=fatal event=bind bind=127\.0\.0\.1 port=\d+ error="Address already in use"$/,
+    qr/^level=fatal event=redis_connect error="Connection refused"$/,
+    qr/^level=fatal event=redis_refused command=AUTH error="WRONGPASS /,
+    qr/^level=fatal event=redis_lost error=/,
+    qr/^level=fatal event=redis_timeout timeout_ms=300 pending=1$/);
+
+# Timings are printed, and bounded only as a sanity check: this machine is
+# shared and has two cores. make bench measures start-up and restart.
+
 # A worker named $name on a free port; returns (pid, port) once it serves.
 sub worker {
     my ($name, %env) = @_;

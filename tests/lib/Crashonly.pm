@@ -3,10 +3,22 @@
 #
 # Every process it starts is remembered, and at exit (END) SIGKILLed by
 # its pid and reaped: never anything else, never by name.
+#
+# Then END reads every log under tmp() (the logs section below says which
+# files count) as nginx-tests reads its error log: a sanitizer report, a
+# worker's level=fatal line or an nginx [alert] or [emerg] fails the test
+# file, with the lines printed, unless the file declared it with
+# expect_log(qr/.../) because it provokes it on purpose.
+#
+# Paths are absolute ($TOP is the checkout, found from this file), so a
+# .t runs from any directory.
 package Crashonly;
 use strict;
 use warnings;
+use Cwd qw(abs_path);
 use Exporter 'import';
+use File::Basename qw(dirname);
+use File::Find ();
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use POSIX qw(:sys_wait_h _exit);
@@ -14,9 +26,9 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(free_port free_ports tmp start_redis redis_cmd start_worker
   worker_log wait_exit wait_ready http_get raw_request read_response
-  http_conn closed_within status_of);
+  http_conn closed_within status_of expect_log);
 
-our $TOP = do { my $d = __FILE__; $d =~ s{/?tests/lib/Crashonly\.pm$}{}; $d || '.' };
+our $TOP = abs_path(dirname(__FILE__) . '/../..');
 my $BIN = "$TOP/build/crashonly";
 my $TMP = tempdir('crashonly-test-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my %started; # pid => what, for the processes this file started
@@ -279,14 +291,77 @@ sub children {
     return split ' ', (<$f> // '');
 }
 
+# ---- logs ----------------------------------------------------------------
+# What no log of a server may hold: a sanitizer's report (ASan, LSan,
+# UBSan, ...), a worker's fatal line, nginx's worst two levels.
+my @alarming = (
+    qr/\b(?:Address|Leak|Memory|Thread|UndefinedBehavior)Sanitizer\b/,
+    qr/\bruntime error:/,
+    qr/\blevel=fatal\b/,
+    qr/\[(?:alert|emerg)\]/,
+);
+my @expected; # what this file said it provokes
+
+# expect_log(qr/.../, ...): lines matching one of these are no alarm in
+# this file's logs. Name only what the file itself causes (a killed Redis,
+# a bad variable), as narrowly as the line allows.
+sub expect_log { push @expected, @_ }
+
+# A server's log: a file named log or *.log (spawn's, start_worker's,
+# start_redis's), svlogd's current and rotated @....s files (a stack's
+# STATE/log/SERVICE/), and runsvdir's STATE/log/runsvdir. Other files
+# under tmp() (hitload's ledger and output, chaos's report, bench's
+# results) are what tools wrote, and are not read.
+sub is_log {
+    my ($path) = @_;
+    return $path =~ m{(?:^|/)(?:log|[^/]*\.log|current|\@[0-9a-f]+\.[su])$}
+        || $path =~ m{(?:^|/)log/runsvdir$};
+}
+
+# The alarming lines of every log under tmp(), as "file: line", in order.
+sub log_alarms {
+    my @files;
+    File::Find::find({ no_chdir => 1, wanted => sub {
+        push @files, $_ if -f $_ && is_log(substr($_, length($TMP) + 1));
+    } }, $TMP);
+    my @found;
+    for my $file (sort @files) {
+        open(my $f, '<', $file) or next;
+        while (my $line = <$f>) {
+            next unless grep { $line =~ $_ } @alarming;
+            next if grep { $line =~ $_ } @expected;
+            chomp $line;
+            push @found, substr($file, length($TMP) + 1) . ": $line";
+        }
+    }
+    return @found;
+}
+
 END {
     if ($$ == $parent) {
-        local $?;
-        for my $pid (keys %started) {
-            # With its children: nginx's workers, which outlive a master
-            # killed alone and keep its port.
-            kill 'KILL', $pid, children($pid);
-            waitpid($pid, 0);
+        {
+            local $?;
+            # Workers first and Redis last: a worker that outlived its
+            # Redis would log a fatal redis_lost the test never caused.
+            my %rank = (crashonly => 0, 'redis-server' => 2);
+            for my $pid (sort { ($rank{ $started{$a} } // 1)
+                    <=> ($rank{ $started{$b} } // 1) } keys %started) {
+                # With its children: nginx's workers, which outlive a
+                # master killed alone and keep its port.
+                kill 'KILL', $pid, children($pid);
+                waitpid($pid, 0);
+            }
+        }
+        # The test's own END blocks (stack/down) ran before this one: the
+        # module was loaded first. So every server is dead and its log whole.
+        if (my @found = log_alarms()) {
+            my $n = @found;
+            splice(@found, 20) if @found > 20;
+            print STDERR "# The logs under tmp() hold $n alarming line(s):\n",
+                map({ "#   $_\n" } @found),
+                $n > 20 ? "#   ...\n" : '',
+                "# (expect_log() in the .t names what it provokes on purpose)\n";
+            $? ||= 1;
         }
     }
 }
