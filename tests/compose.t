@@ -271,8 +271,9 @@ is(inspect($proxy, '{{.State.StartedAt}} {{.RestartCount}}'),
 
 # Stop: a kill, for the whole stack at once, with no shutdown code. How
 # long the engine takes to tear a container down is the machine's (about
-# 0.2 s each here, seven at once on two cores); the bound is there to catch
-# a stop that waits out a 10 s timeout, and exit 137 shows it was a kill.
+# 0.2 s each here, seven at once on two cores, more when the machine is
+# busy); the bound is there only to catch a stop that waits out the 10 s
+# stop timeout, and exit 137 shows it was a kill.
 @workers = scale(5);
 my @all = (ids('redis'), ids('proxy'), @workers);
 my $t0 = time;
@@ -281,7 +282,7 @@ my $took = time - $t0;
 ok($stopped, 'compose stop');
 diag(sprintf 'compose stop took %.2f s for %d containers', $took,
     scalar @all);
-cmp_ok($took, '<', 3, 'compose stop takes under 3 s (no stop timeout)');
+cmp_ok($took, '<', 8, 'compose stop takes under 8 s (no 10 s stop timeout)');
 is_deeply([map { inspect($_, '{{.State.Status}} {{.State.ExitCode}}') } @all],
     [('exited 137') x @all], 'every container was killed (exit 137)');
 

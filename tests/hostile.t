@@ -136,7 +136,9 @@ sub conn_say {
         "pipelined with a bad one between: 200, 400, then closed (@st)");
 }
 
-# Slow, idle, half-closed and reset clients.
+# Slow, idle, half-closed and reset clients. The time bounds are loose
+# (a shared 2-core machine): each only tells a timeout that fires from one
+# that never does (the slow client's bytes take 6.6 s in all).
 {
     my $s = conn_say("GET / HTTP/1.1\r\n");
     my $t0 = time;
@@ -147,11 +149,13 @@ sub conn_say {
     }
     $cut ||= closed_within($s, 2);
     my $took = time - $t0;
-    ok($cut && $took < 2.5 && alive(), sprintf('a byte every 0.3 s is cut at the header timeout (%.1f s)', $took));
+    ok($cut && $took < 5 && alive(), sprintf('a byte every 0.3 s is cut at the 1 s header timeout (%.1f s, under 5)', $took));
 
     $s = http_conn($wport);
     $t0 = time;
-    ok(closed_within($s, 4) && time - $t0 > 1.5 && alive(), 'an idle connection is closed after IDLE_TIMEOUT_MS');
+    my $closed = closed_within($s, 10);
+    $took = time - $t0;
+    ok($closed && $took > 1.5 && alive(), sprintf('an idle connection is closed after the 2 s IDLE_TIMEOUT_MS (%.1f s)', $took));
 
     $s = conn_say("GET /healthz HTTP/1.1\r\n\r\n");
     shutdown($s, SHUT_WR);
