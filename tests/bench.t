@@ -42,5 +42,8 @@ SKIP: {
 }
 is(scalar @{ $r->{targets} // [] }, 10, 'every target has its line');
 ok(-s "$out/plot.png" && -s "$out/table.md", 'the plot and the table');
+# The servers' logs stay in OUT/logs, where the log scan at the end reads them.
+ok(-s "$out/logs/servers.log" && -s "$out/logs/stack/w1/current",
+    'the servers\' and the stacks\' logs are kept for the scan');
 like($log, qr/^\| target \| measured \| wanted \|/m, 'and the table is printed');
 done_testing();
