@@ -76,14 +76,62 @@ static int decode(const char *s, size_t n, char *out, size_t outlen)
         return -1;                          \
     } while (0)
 
+/* Parse host, [v6host], host:port or [v6host]:port in s[0..n) into hp;
+ * the port defaults to port. Errors start with what. */
+static int parse_host_port(const char *s, size_t n, struct host_port *hp,
+                           int port, const char *what, char *err,
+                           size_t errlen)
+{
+    const char *p = s, *end = s + n;
+    size_t len;
+
+    hp->port = port;
+    if (p < end && *p == '[') {
+        const char *close = memchr(p, ']', n);
+
+        if (close == NULL)
+            FAIL("%s: unclosed [ in host", what);
+        len = (size_t)(close - p - 1);
+        if (len == 0 || len >= sizeof(hp->host))
+            FAIL("%s: bad host", what);
+        memcpy(hp->host, p + 1, len);
+        hp->host[len] = '\0';
+        p = close + 1;
+        if (p < end && *p != ':')
+            FAIL("%s: junk after ]", what);
+    } else {
+        const char *hend = memchr(p, ':', n);
+
+        if (hend == NULL)
+            hend = end;
+        len = (size_t)(hend - p);
+        if (len == 0 || len >= sizeof(hp->host))
+            FAIL("%s: missing or oversize host", what);
+        memcpy(hp->host, p, len);
+        hp->host[len] = '\0';
+        p = hend;
+    }
+    if (p < end) { /* at ':' */
+        char num[8];
+
+        len = (size_t)(end - p - 1);
+        if (len == 0 || len >= sizeof(num))
+            FAIL("%s: bad port", what);
+        memcpy(num, p + 1, len);
+        num[len] = '\0';
+        if (config_parse_int(num, 1, 65535, &hp->port) < 0)
+            FAIL("%s: bad port '%s'", what, num);
+    }
+    return 0;
+}
+
 int config_parse_url(const char *s, struct redis_url *u, char *err,
                      size_t errlen)
 {
     const char *p, *at, *end, *colon;
-    size_t n;
+    struct host_port hp;
 
     memset(u, 0, sizeof(*u));
-    u->port = 6379;
     if (strncmp(s, "rediss://", 9) == 0)
         FAIL("REDIS_URL: TLS (rediss://) is not supported");
     if (strncmp(s, "redis://", 8) != 0)
@@ -109,40 +157,11 @@ int config_parse_url(const char *s, struct redis_url *u, char *err,
     }
 
     /* host, [v6host], :port */
-    if (*p == '[') {
-        const char *close = memchr(p, ']', (size_t)(end - p));
-
-        if (close == NULL)
-            FAIL("REDIS_URL: unclosed [ in host");
-        n = (size_t)(close - p - 1);
-        if (n == 0 || n >= sizeof(u->host))
-            FAIL("REDIS_URL: bad host");
-        memcpy(u->host, p + 1, n);
-        p = close + 1;
-        if (p < end && *p != ':')
-            FAIL("REDIS_URL: junk after ]");
-    } else {
-        const char *hend = memchr(p, ':', (size_t)(end - p));
-
-        if (hend == NULL)
-            hend = end;
-        n = (size_t)(hend - p);
-        if (n == 0 || n >= sizeof(u->host))
-            FAIL("REDIS_URL: missing or oversize host");
-        memcpy(u->host, p, n);
-        p = hend;
-    }
-    if (p < end) { /* at ':' */
-        char port[8];
-
-        n = (size_t)(end - p - 1);
-        if (n == 0 || n >= sizeof(port))
-            FAIL("REDIS_URL: bad port");
-        memcpy(port, p + 1, n);
-        port[n] = '\0';
-        if (config_parse_int(port, 1, 65535, &u->port) < 0)
-            FAIL("REDIS_URL: bad port '%s'", port);
-    }
+    if (parse_host_port(p, (size_t)(end - p), &hp, 6379, "REDIS_URL", err,
+                        errlen) < 0)
+        return -1;
+    memcpy(u->host, hp.host, sizeof(u->host));
+    u->port = hp.port;
 
     /* /db */
     if (*end == '/' && end[1] != '\0') {
@@ -152,6 +171,28 @@ int config_parse_url(const char *s, struct redis_url *u, char *err,
         FAIL("REDIS_URL: query and fragment are not supported");
     }
     return 0;
+}
+
+int config_parse_sentinels(const char *s, struct config *c, char *err,
+                           size_t errlen)
+{
+    c->nsentinels = 0;
+    for (;;) {
+        size_t n = strcspn(s, ",");
+
+        if (c->nsentinels == CONFIG_SENTINELS_MAX)
+            FAIL("REDIS_SENTINELS: more than %d addresses",
+                 CONFIG_SENTINELS_MAX);
+        if (n == 0)
+            FAIL("REDIS_SENTINELS: an empty address: host:port,host:port");
+        if (parse_host_port(s, n, &c->sentinels[c->nsentinels], 26379,
+                            "REDIS_SENTINELS", err, errlen) < 0)
+            return -1;
+        c->nsentinels++;
+        if (s[n] == '\0')
+            return 0;
+        s += n + 1;
+    }
 }
 
 void config_url_safe(const struct redis_url *u, char *out, size_t outlen)
@@ -229,5 +270,22 @@ int config_load(struct config *c, char *err, size_t errlen)
     v = getenv("REDIS_URL");
     if (v == NULL || *v == '\0')
         v = "redis://127.0.0.1:6379";
-    return config_parse_url(v, &c->redis, err, errlen);
+    if (config_parse_url(v, &c->redis, err, errlen) < 0)
+        return -1;
+
+    v = getenv("REDIS_SENTINELS");
+    if (v != NULL && *v != '\0' &&
+        config_parse_sentinels(v, c, err, errlen) < 0)
+        return -1;
+    v = getenv("REDIS_MASTER_NAME");
+    if (v == NULL || *v == '\0')
+        v = "crashonly";
+    if (strlen(v) > CONFIG_NAME_MAX || !token_ok(v, strlen(v)))
+        FAIL("REDIS_MASTER_NAME: '%.70s' is not 1-64 of [A-Za-z0-9._:-]", v);
+    strcpy(c->master, v);
+    /* Replicated (Sentinels): a hit is on two disks before it is answered,
+     * unless said otherwise. */
+    c->ack_replicas = c->nsentinels > 0 ? 1 : 0;
+    return env_int("ACK_REPLICAS", 0, CONFIG_REPLICAS_MAX, &c->ack_replicas,
+                   err, errlen);
 }

@@ -74,11 +74,13 @@ int main(int argc, char **argv)
 
     config_url_safe(&cfg.redis, url, sizeof(url));
     log_line("level=info event=start version=%s worker=%s bind=%s port=%d "
-             "redis=%s dedupe_seconds=%d redis_timeout_ms=%d "
-             "idle_timeout_ms=%d header_timeout_ms=%d max_conns=%d",
+             "redis=%s sentinels=%d master=%s ack_replicas=%d "
+             "dedupe_seconds=%d redis_timeout_ms=%d idle_timeout_ms=%d "
+             "header_timeout_ms=%d max_conns=%d",
              CRASHONLY_VERSION, cfg.worker, cfg.bind, cfg.port, url,
-             cfg.dedupe_seconds, cfg.redis_timeout_ms, cfg.idle_timeout_ms,
-             cfg.header_timeout_ms, cfg.max_conns);
+             cfg.nsentinels, cfg.nsentinels ? cfg.master : "-",
+             cfg.ack_replicas, cfg.dedupe_seconds, cfg.redis_timeout_ms,
+             cfg.idle_timeout_ms, cfg.header_timeout_ms, cfg.max_conns);
 
     listen_fd = server_listen(&cfg);
     loop = ev_loop_new(EVFLAG_AUTO);

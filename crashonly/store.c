@@ -1,6 +1,8 @@
 /* store.c: the hit counter in Redis, through one async hiredis connection
  * on which the commands of all clients pipeline. */
 #include "store.h"
+#include "function.h"
+#include "sentinel.h"
 #include "util.h"
 
 #include <hiredis/adapters/libev.h>
@@ -10,51 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The Redis Function library. Its name carries a version, so workers of
- * two versions can share a Redis during a rolling restart. FUNCTION LOAD
- * persists it in the AOF and RDB: it survives Redis restarts. */
-static const char library[] =
-    "#!lua name=crashonly_2\n"
-    "-- co_count_2 KEYS total, workers, id...  ARGV worker, seconds, plain\n"
-    "-- Count one loop pass of a worker's hits in one atomic step: `plain`\n"
-    "-- hits without an id, numbered first .. first + plain - 1, and one\n"
-    "-- hit per id key, where an id seen before gets its first number.\n"
-    "-- Returns {first, the number of each id key in order}.\n"
-    "local function count(keys, args)\n"
-    "  local n = tonumber(redis.call('GET', keys[1]) or '0')\n"
-    "  local new = tonumber(args[3])\n"
-    "  local out = {n + 1}\n"
-    "  n = n + new\n"
-    "  for i = 3, #keys do\n"
-    "    local seen = redis.call('SET', keys[i], n + 1, 'NX', 'GET',\n"
-    "                            'EX', args[2])\n"
-    "    if seen then\n"
-    "      out[i - 1] = tonumber(seen)\n"
-    "    else\n"
-    "      n, new = n + 1, new + 1\n"
-    "      out[i - 1] = n\n"
-    "    end\n"
-    "  end\n"
-    "  if new > 0 then\n"
-    "    redis.call('INCRBY', keys[1], new)\n"
-    "    redis.call('HINCRBY', keys[2], args[1], new)\n"
-    "  end\n"
-    "  return out\n"
-    "end\n"
-    "-- co_hits_2 KEYS total, workers: both, as one JSON snapshot.\n"
-    "local function hits(keys)\n"
-    "  local w, workers = redis.call('HGETALL', keys[2]), {}\n"
-    "  for i = 1, #w, 2 do workers[w[i]] = tonumber(w[i + 1]) end\n"
-    "  local total = tonumber(redis.call('GET', keys[1]) or '0')\n"
-    "  return cjson.encode({total = total, workers = workers})\n"
-    "end\n"
-    "redis.register_function('co_count_2', count)\n"
-    "redis.register_function{function_name = 'co_hits_2',\n"
-    "  callback = hits, flags = {'no-writes'}}\n";
-
-#define KEY_TOTAL   "crashonly:hits"
-#define KEY_WORKERS "crashonly:workers"
-#define KEY_ID      "crashonly:id:"
 #define BATCH_MAX   1000 /* hits in one call; more are sent at once */
 
 static struct ev_loop *loop;
@@ -64,14 +21,15 @@ static store_reply_fn *answer; /* where each client's reply goes */
 static void (*on_ready)(void);
 
 /* Arguments formatted once at start-up. */
-static struct buf cmd_keys; /* total workers: co_count_2's first keys */
+static struct buf cmd_keys; /* total workers repeats: co_count_3's first
+                               keys */
 static struct buf cmd_tail; /* worker seconds: its first arguments */
-static struct buf cmd_hits; /* FCALL_RO co_hits_2 2 total workers */
+static struct buf cmd_hits; /* FCALL_RO co_hits_3 2 total workers */
 
-/* The hits of this loop pass, sent as one co_count_2 call by
+/* The hits of this loop pass, sent as one co_count_3 call by
  * send_batch(). */
 static struct buf batch_ids; /* the id keys, formatted */
-static unsigned batch_nid;   /* how many: the keys past total, workers */
+static unsigned batch_nid;   /* how many: the keys past the first three */
 static unsigned batch_plain; /* hits without an id */
 static struct buf batch_cmd; /* the call, formatted anew each pass */
 static ev_prepare batch_send; /* sends the batch before the loop waits */
@@ -79,11 +37,34 @@ static ev_prepare batch_send; /* sends the batch before the loop waits */
 /* Who waits for a count, in the order of the calls: each call's waiters,
  * then one with who NULL to end that call's. A ring that grows. */
 struct waiter {
-    void *who; /* store_hit()'s who */
-    int id;    /* 1: numbered by its id key; 0: a plain hit */
+    void *who;        /* store_hit()'s who */
+    int id;           /* 1: numbered by its id key; 0: a plain hit */
+    long long number; /* its number, once its call's reply came */
 };
 static struct waiter *ring;
 static size_t ring_cap, ring_head, ring_len;
+
+/* With ACK_REPLICAS, each call is followed by a WAITAOF on the same
+ * connection, and its waiters are answered only once that says the call
+ * is on the disks of the master and ACK_REPLICAS replicas. Redis runs
+ * nothing else of a connection while its WAITAOF blocks, so one call is
+ * in flight at a time and the hits that come meanwhile wait for the next
+ * call: a group commit, which grows with the load.
+ *
+ * A WAIT comes between the two. A blocked WAIT or WAITAOF makes the master
+ * ask its replicas for their offsets (REPLCONF GETACK), and a replica
+ * answers at once with the offset it had fsynced before this event loop
+ * pass, before it fsyncs what came with the question: alone, the WAITAOF
+ * would wait for the replica's next ACK, sent once a second. The WAIT
+ * returns once the replica has read the call, and the WAITAOF behind it,
+ * blocking in turn, asks again: by then the replica has fsynced the call
+ * (appendfsync always fsyncs before it replies). 1.2 ms, not up to 1 s. */
+static unsigned in_flight;  /* calls whose waiters are not answered yet */
+static struct buf cmd_wait; /* WAIT ACK_REPLICAS timeout, then WAITAOF 1
+                               ACK_REPLICAS timeout */
+static size_t cmd_wait_len; /* where the WAITAOF starts in cmd_wait */
+static char call_error[160]; /* why the oldest call's waiters get a 503 */
+static size_t call_error_len; /* 0: they get their numbers */
 
 /* The watchdog: a reply later than the timeout is a crash. */
 static ev_timer watchdog;
@@ -93,8 +74,8 @@ static int connected;
 static ev_tstamp last_error_log;
 
 /* Start-up commands, named in their replies' privdata. */
-static char cmd_auth[] = "AUTH", cmd_select[] = "SELECT",
-            cmd_function[] = "FUNCTION";
+static char cmd_auth[] = "AUTH", cmd_select[] = "SELECT", cmd_role[] = "ROLE",
+            cmd_waitaof[] = "WAITAOF", cmd_function[] = "FUNCTION";
 
 static void arg(struct buf *b, const char *s)
 {
@@ -136,6 +117,13 @@ static void push(void *who, int id)
     ring_len++;
 }
 
+/* The i-th waiter from the ring's head. */
+static struct waiter *waiter_at(size_t i)
+{
+    co_assert(i < ring_len);
+    return &ring[(ring_head + i) % ring_cap];
+}
+
 static struct waiter pop(void)
 {
     struct waiter w;
@@ -164,8 +152,19 @@ static void got(const redisReply *r)
     progress = ev_now(loop);
 }
 
+/* One log line a second at most for errors clients see as 503s. */
+static void log_rate_limited(const char *error)
+{
+    if (ev_now(loop) - last_error_log >= 1.0) {
+        last_error_log = ev_now(loop);
+        log_line("level=error event=redis_error error=\"%s\"", error);
+    }
+}
+
 /* An error reply to a client's command: the client gets a 503. A missing
- * function (FUNCTION FLUSH) is fixed by a restart, which reloads it. */
+ * function (FUNCTION FLUSH) is fixed by a restart, which reloads it; a
+ * master turned replica (READONLY: a failover) too, whose restart asks
+ * the Sentinels where the master is now. */
 static void error_reply(const redisReply *r)
 {
     if (strstr(r->str, "Function not found") != NULL)
@@ -173,10 +172,10 @@ static void error_reply(const redisReply *r)
             "level=fatal event=redis_function_gone "
             "error=\"%s\"",
             r->str);
-    if (ev_now(loop) - last_error_log >= 1.0) {
-        last_error_log = ev_now(loop);
-        log_line("level=error event=redis_error error=\"%s\"", r->str);
-    }
+    if (strncmp(r->str, "READONLY", 8) == 0)
+        die(EXIT_REDIS_LOST, "level=fatal event=redis_readonly error=\"%s\"",
+            r->str);
+    log_rate_limited(r->str);
 }
 
 /* An error for who: Redis's, or one of ours for a reply of a type the
@@ -205,7 +204,7 @@ static int expected(const redisReply *r, int type, void *who)
     return 0;
 }
 
-/* The reply to co_hits_2, a JSON string, for who. */
+/* The reply to co_hits_3, a JSON string, for who. */
 static void on_hits(redisAsyncContext *ac, void *reply, void *who)
 {
     const redisReply *r = reply;
@@ -232,42 +231,120 @@ static void on_ping(redisAsyncContext *ac, void *reply, void *who)
         answer(who, &a);
 }
 
-/* The reply to one co_count_2 call: a number for each of its waiters, or
- * the error that each of them gets. Waiters may ask again from answer():
- * they join the next call, behind this call's end. */
-static void on_count(redisAsyncContext *ac, void *reply, void *privdata)
+/* The oldest call's waiters get a 503, with this text. */
+static void call_failed(const char *str, size_t len)
 {
-    const redisReply *r = reply;
-    size_t next = 1; /* the element for the next waiter with an id */
-    long long first = 0;
+    if (len > sizeof(call_error))
+        len = sizeof(call_error);
+    memcpy(call_error, str, len);
+    call_error_len = len;
+}
+
+/* Answer the oldest call's waiters: each its number, or the call's error.
+ * Waiters may ask again from answer(): they join a later call, behind
+ * this call's end. */
+static void answer_call(void)
+{
     struct store_reply a = {STORE_NUMBER, 0, NULL, 0};
     struct waiter w;
-    int ok;
+
+    if (call_error_len > 0) {
+        a.type = STORE_ERROR;
+        a.str = call_error;
+        a.len = call_error_len;
+    }
+    co_assert(in_flight > 0);
+    in_flight--;
+    while ((w = pop()).who != NULL) {
+        a.number = w.number;
+        answer(w.who, &a);
+    }
+    call_error_len = 0;
+}
+
+/* The reply to one co_count_3 call: a number for each of its waiters, or
+ * the error that each of them gets; answered now, or once its WAITAOF
+ * says so. */
+static void on_count(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    static const char odd[] = "unexpected reply";
+    const redisReply *r = reply;
+    size_t next = 1; /* the element for the next waiter with an id */
+    long long first;
+    struct waiter *w;
 
     (void)ac;
     (void)privdata;
     got(r);
-    ok = r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
-         r->element[0]->type == REDIS_REPLY_INTEGER;
-    if (ok)
-        first = r->element[0]->integer;
-    else if (r->type == REDIS_REPLY_ERROR)
+    if (r->type == REDIS_REPLY_ERROR) {
         error_reply(r);
-    while ((w = pop()).who != NULL) {
-        if (!ok) {
-            answer_error(w.who, r);
-            continue;
-        }
-        if (!w.id) {
-            a.number = first++;
-        } else {
+        call_failed(r->str, r->len);
+    } else if (r->type != REDIS_REPLY_ARRAY || r->elements == 0 ||
+               r->element[0]->type != REDIS_REPLY_INTEGER) {
+        call_failed(odd, sizeof(odd) - 1);
+    } else {
+        first = r->element[0]->integer;
+        for (size_t i = 0; (w = waiter_at(i))->who != NULL; i++) {
+            if (!w->id) {
+                w->number = first++;
+                continue;
+            }
             co_assert(next < r->elements &&
                       r->element[next]->type == REDIS_REPLY_INTEGER);
-            a.number = r->element[next++]->integer;
+            w->number = r->element[next++]->integer;
         }
-        answer(w.who, &a);
+        co_assert(next == r->elements);
     }
-    co_assert(!ok || next == r->elements);
+    if (cfg->ack_replicas == 0)
+        answer_call();
+}
+
+/* The reply to the WAIT after a call: the WAITAOF behind it decides. */
+static void on_replicated(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    (void)ac;
+    (void)privdata;
+    got(reply);
+}
+
+/* The reply to the WAITAOF after a call: [local, replicas], the disks its
+ * writes are on. Fewer than asked is a 503 (the hits were counted, maybe:
+ * the client's retry with the same id gets the same number). */
+static void on_wait(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    const redisReply *r = reply;
+    char text[sizeof(call_error)];
+    int n;
+
+    (void)ac;
+    (void)privdata;
+    got(r);
+    if (call_error_len > 0) {
+        answer_call(); /* the call itself failed */
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        error_reply(r);
+        call_failed(r->str, r->len);
+    } else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+               r->element[0]->type != REDIS_REPLY_INTEGER ||
+               r->element[1]->type != REDIS_REPLY_INTEGER ||
+               r->element[0]->integer < 1 ||
+               r->element[1]->integer < cfg->ack_replicas) {
+        n = snprintf(text, sizeof(text),
+                     "WAITAOF: on %lld local and %lld replica disks, of 1 "
+                     "and %d",
+                     r->type == REDIS_REPLY_ARRAY && r->elements == 2
+                         ? r->element[0]->integer
+                         : -1,
+                     r->type == REDIS_REPLY_ARRAY && r->elements == 2
+                         ? r->element[1]->integer
+                         : -1,
+                     cfg->ack_replicas);
+        log_rate_limited(text);
+        call_failed(text, (size_t)n < sizeof(text) ? (size_t)n : sizeof(text));
+    }
+    answer_call();
 }
 
 /* Send this loop pass's hits as one call, and write it at once: one
@@ -276,21 +353,36 @@ static void send_batch(void)
 {
     if (batch_nid + batch_plain == 0)
         return;
+    /* With acks, the next call goes once this one is on the disks, but
+     * for a batch grown to BATCH_MAX: Redis queues that behind it. */
+    if (cfg->ack_replicas > 0 && in_flight > 0 &&
+        batch_nid + batch_plain < BATCH_MAX)
+        return;
     batch_cmd.len = 0;
     buf_puts(&batch_cmd, "*");
-    buf_putll(&batch_cmd, 8 + (long long)batch_nid);
+    buf_putll(&batch_cmd, 9 + (long long)batch_nid);
     buf_puts(&batch_cmd, "\r\n");
     arg(&batch_cmd, "FCALL");
-    arg(&batch_cmd, "co_count_2");
-    arg_ll(&batch_cmd, 2 + (long long)batch_nid);
+    arg(&batch_cmd, FUNCTION_COUNT);
+    arg_ll(&batch_cmd, 3 + (long long)batch_nid);
     buf_put(&batch_cmd, cmd_keys.p, cmd_keys.len);
     buf_put(&batch_cmd, batch_ids.p, batch_ids.len);
     buf_put(&batch_cmd, cmd_tail.p, cmd_tail.len);
     arg_ll(&batch_cmd, batch_plain);
     push(NULL, 0);
+    in_flight++;
     sent();
     redisAsyncFormattedCommand(redis, on_count, NULL, batch_cmd.p,
                                batch_cmd.len);
+    if (cfg->ack_replicas > 0) {
+        sent();
+        redisAsyncFormattedCommand(redis, on_replicated, NULL, cmd_wait.p,
+                                   cmd_wait_len);
+        sent();
+        redisAsyncFormattedCommand(redis, on_wait, NULL,
+                                   cmd_wait.p + cmd_wait_len,
+                                   cmd_wait.len - cmd_wait_len);
+    }
     redisAsyncHandleWrite(redis);
     batch_ids.len = 0;
     batch_nid = batch_plain = 0;
@@ -311,7 +403,9 @@ static void on_heartbeat(redisAsyncContext *ac, void *reply, void *privdata)
     got(reply);
 }
 
-/* Replies to AUTH, SELECT and FUNCTION LOAD: any error is fatal. */
+/* Replies to AUTH, SELECT, ROLE, WAITAOF and FUNCTION LOAD: any error is
+ * fatal, and so is a Redis that is not a master (a replica, or one that
+ * the Sentinels named before a failover). */
 static void on_setup(redisAsyncContext *ac, void *reply, void *privdata)
 {
     const redisReply *r = reply;
@@ -327,8 +421,19 @@ static void on_setup(redisAsyncContext *ac, void *reply, void *privdata)
         die(EXIT_REDIS_REFUSED,
             "level=fatal event=redis_refused command=%s error=\"%s\"%s", what,
             r->str,
-            strstr(r->str, "unknown command") ? " hint=\"Redis >= 7.0 needed\""
-                                              : "");
+            what == cmd_waitaof
+                ? " hint=\"ACK_REPLICAS needs Redis >= 7.2 with appendonly yes\""
+            : strstr(r->str, "unknown command") ? " hint=\"Redis >= 7.0 needed\""
+                                                : "");
+    if (what == cmd_role &&
+        (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+         r->element[0]->type != REDIS_REPLY_STRING ||
+         strcmp(r->element[0]->str, "master") != 0))
+        die(EXIT_REDIS_LOST, "level=fatal event=redis_not_master role=%s",
+            r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+                    r->element[0]->type == REDIS_REPLY_STRING
+                ? r->element[0]->str
+                : "?");
     if (what == cmd_function)
         on_ready();
 }
@@ -370,6 +475,7 @@ static void on_watchdog(struct ev_loop *l, ev_timer *w, int revents)
 void store_start(struct ev_loop *l, const struct config *c, void (*ready)(void),
                  store_reply_fn *replies)
 {
+    struct host_port master;
     char secs[16];
     double tick;
 
@@ -380,19 +486,38 @@ void store_start(struct ev_loop *l, const struct config *c, void (*ready)(void),
 
     arg(&cmd_keys, KEY_TOTAL);
     arg(&cmd_keys, KEY_WORKERS);
+    arg(&cmd_keys, KEY_REPEATS);
     snprintf(secs, sizeof(secs), "%d", c->dedupe_seconds);
     arg(&cmd_tail, c->worker);
     arg(&cmd_tail, secs);
     buf_puts(&cmd_hits, "*5\r\n");
     arg(&cmd_hits, "FCALL_RO");
-    arg(&cmd_hits, "co_hits_2");
+    arg(&cmd_hits, FUNCTION_HITS);
     arg(&cmd_hits, "2");
     arg(&cmd_hits, KEY_TOTAL);
     arg(&cmd_hits, KEY_WORKERS);
+    /* ms: both answer well before the watchdog's limit */
+    snprintf(secs, sizeof(secs), "%d", c->redis_timeout_ms / 4);
+    buf_puts(&cmd_wait, "*3\r\n");
+    arg(&cmd_wait, "WAIT");
+    arg_ll(&cmd_wait, c->ack_replicas);
+    arg(&cmd_wait, secs);
+    cmd_wait_len = cmd_wait.len;
+    buf_puts(&cmd_wait, "*4\r\n");
+    arg(&cmd_wait, "WAITAOF");
+    arg(&cmd_wait, "1");
+    arg_ll(&cmd_wait, c->ack_replicas);
+    arg(&cmd_wait, secs);
     ev_prepare_init(&batch_send, on_prepare);
     ev_prepare_start(loop, &batch_send);
 
-    redis = redisAsyncConnect(c->redis.host, c->redis.port);
+    if (c->nsentinels > 0) {
+        sentinel_find_master(c, &master);
+    } else {
+        memcpy(master.host, c->redis.host, sizeof(master.host));
+        master.port = c->redis.port;
+    }
+    redis = redisAsyncConnect(master.host, master.port);
     if (redis == NULL || redis->err)
         die(EXIT_REDIS_LOST, "level=fatal event=redis_connect error=\"%s\"",
             redis ? redis->errstr : "out of memory");
@@ -416,8 +541,14 @@ void store_start(struct ev_loop *l, const struct config *c, void (*ready)(void),
                           c->redis.db);
     }
     sent();
+    redisAsyncCommand(redis, on_setup, cmd_role, "ROLE");
+    if (c->ack_replicas > 0) { /* WAITAOF is there, and the AOF is on */
+        sent();
+        redisAsyncCommand(redis, on_setup, cmd_waitaof, "WAITAOF 1 0 1");
+    }
+    sent();
     redisAsyncCommand(redis, on_setup, cmd_function, "FUNCTION LOAD REPLACE %s",
-                      library);
+                      function_library);
 
     tick = c->redis_timeout_ms / 4000.0;
     ev_timer_init(&watchdog, on_watchdog, tick, tick);

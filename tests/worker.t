@@ -313,7 +313,7 @@ for my $sig ('TERM', 'INT') {
 {
     is(redis_cmd($rport, qw(ACL SETUSER counter on >pa55word resetkeys
         ~crashonly:* -@all +fcall +fcall_ro +function|load +ping +auth
-        +get +set +incrby +hincrby +hgetall)), 'OK', 'ACL user created');
+        +get +set +incrby +hincrby +hgetall +role)), 'OK', 'ACL user created');
     my $port = free_port();
     my $pid = start_worker(PORT => $port, BIND => '127.0.0.1',
         WORKER_NAME => 'acl',

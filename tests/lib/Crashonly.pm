@@ -24,7 +24,7 @@ use IO::Socket::INET;
 use POSIX qw(:sys_wait_h _exit);
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(free_port free_ports tmp start_redis redis_cmd start_worker
+our @EXPORT = qw(free_port free_ports tmp start_redis start_sentinel redis_cmd start_worker
   worker_log wait_exit wait_ready http_get raw_request read_response
   http_conn closed_within status_of expect_log);
 
@@ -99,6 +99,33 @@ sub start_redis {
     die "redis-server on port $port did not answer; see $dir/log";
 }
 
+# A real redis-sentinel on a free port, watching the master at
+# 127.0.0.1:$master as $name (default crashonly) with quorum $quorum
+# (default 2), down after $down ms (default 1000). Returns (pid, port)
+# once it answers PING.
+sub start_sentinel {
+    my (%opt) = @_;
+    my $port = free_port();
+    my $dir = "$TMP/sentinel-$port";
+    mkdir $dir;
+    my $name = $opt{name} // 'crashonly';
+    open(my $f, '>', "$dir/sentinel.conf") or die "$dir/sentinel.conf: $!";
+    print $f "port $port\nbind 127.0.0.1\ndir $dir\n",
+        "sentinel monitor $name 127.0.0.1 $opt{master} ", $opt{quorum} // 2, "\n",
+        "sentinel down-after-milliseconds $name ", $opt{down} // 1000, "\n",
+        "sentinel failover-timeout $name 10000\n";
+    close $f;
+    my $pid = spawn('redis-sentinel', "$dir/log", {}, 'redis-sentinel',
+        "$dir/sentinel.conf");
+    my $until = time + 5;
+    while (time < $until) {
+        my $r = eval { redis_cmd($port, 'PING') };
+        return ($pid, $port) if defined $r && $r eq 'PONG';
+        sleep 0.01;
+    }
+    die "redis-sentinel on port $port did not answer; see $dir/log";
+}
+
 # Send one command to Redis, return its reply: a string, an integer, an
 # array ref, or 'ERR ...' text for an error (prefixed with '-').
 sub redis_cmd {
@@ -138,7 +165,7 @@ sub start_worker {
     my $args = delete $env{-args} // [];
     my %clean = map { $_ => '' } qw(PORT BIND WORKER_NAME REDIS_URL
       DEDUPE_SECONDS REDIS_TIMEOUT_MS IDLE_TIMEOUT_MS HEADER_TIMEOUT_MS
-      MAX_CONNS);
+      MAX_CONNS REDIS_SENTINELS REDIS_MASTER_NAME ACK_REPLICAS);
     my $pid = fork() // die "fork: $!";
     if ($pid == 0) {
         @ENV{keys %clean} = values %clean;

@@ -186,6 +186,48 @@ void test_url_safe(void)
     is_str(out, "redis://[::1]:6380/0", "safe: IPv6 in brackets");
 }
 
+void test_parse_sentinels(void)
+{
+    struct config c;
+    char err[CONFIG_ERR_MAX];
+    const char *bad[] = {
+        "",          /* nothing */
+        ",",         /* two empty addresses */
+        "h:1,",      /* a trailing comma */
+        ",h:1",      /* a leading one */
+        "h:1,,h:2",  /* an empty one inside */
+        "h:0",       /* port 0 */
+        "h:99999",   /* port too big */
+        "h:x",       /* port not a number */
+        "h:",        /* no port after : */
+        "[::1",      /* unclosed [ */
+        "[::1]x",    /* junk after ] */
+        ":26379",    /* no host */
+        "a,b,c,d,e,f,g,h,i,j", /* ten: more than CONFIG_SENTINELS_MAX */
+    };
+
+    ok(config_parse_sentinels("s1", &c, err, sizeof(err)) == 0 &&
+           c.nsentinels == 1 && strcmp(c.sentinels[0].host, "s1") == 0 &&
+           c.sentinels[0].port == 26379,
+       "sentinels: one host, the default port 26379");
+    ok(config_parse_sentinels("127.0.0.1:1,s2:26380,[::1]:3", &c, err,
+                              sizeof(err)) == 0 &&
+           c.nsentinels == 3,
+       "sentinels: three, IPv6 in brackets (%s)", err);
+    ok(strcmp(c.sentinels[0].host, "127.0.0.1") == 0 &&
+           c.sentinels[0].port == 1 && strcmp(c.sentinels[1].host, "s2") == 0 &&
+           c.sentinels[1].port == 26380 &&
+           strcmp(c.sentinels[2].host, "::1") == 0 && c.sentinels[2].port == 3,
+       "sentinels: each host and port taken");
+    ok(config_parse_sentinels("a,b,c,d,e,f,g,h,i", &c, err, sizeof(err)) == 0 &&
+           c.nsentinels == CONFIG_SENTINELS_MAX,
+       "sentinels: nine, the most");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ok(config_parse_sentinels(bad[i], &c, err, sizeof(err)) < 0 &&
+               strncmp(err, "REDIS_SENTINELS: ", 17) == 0,
+           "sentinels: '%s' refused (%s)", bad[i], err);
+}
+
 static const char *vars[] = {"PORT",
                              "DEDUPE_SECONDS",
                              "REDIS_TIMEOUT_MS",
@@ -194,7 +236,10 @@ static const char *vars[] = {"PORT",
                              "MAX_CONNS",
                              "BIND",
                              "WORKER_NAME",
-                             "REDIS_URL"};
+                             "REDIS_URL",
+                             "REDIS_SENTINELS",
+                             "REDIS_MASTER_NAME",
+                             "ACK_REPLICAS"};
 
 static void clear_env(void)
 {
@@ -233,6 +278,9 @@ void test_load(void)
        "load: WORKER_NAME defaults to the short hostname (%s)", c.worker);
     is_str(c.redis.host, "127.0.0.1", "load: REDIS_URL default host");
     is_int(c.redis.port, 6379, "load: REDIS_URL default port");
+    ok(c.nsentinels == 0 && c.ack_replicas == 0,
+       "load: no Sentinels, no replica acks, by default");
+    is_str(c.master, "crashonly", "load: REDIS_MASTER_NAME default");
 
     setenv("PORT", "9000", 1);
     setenv("DEDUPE_SECONDS", "60", 1);
@@ -255,6 +303,17 @@ void test_load(void)
        "load: REDIS_URL taken");
 
     clear_env();
+    setenv("REDIS_SENTINELS", "s1:26379,s2:26379,s3:26379", 1);
+    setenv("REDIS_MASTER_NAME", "m.1", 1);
+    ok(config_load(&c, err, sizeof(err)) == 0 && c.nsentinels == 3 &&
+           strcmp(c.master, "m.1") == 0,
+       "load: REDIS_SENTINELS and REDIS_MASTER_NAME taken");
+    is_int(c.ack_replicas, 1, "load: with Sentinels, ACK_REPLICAS is 1");
+    setenv("ACK_REPLICAS", "0", 1);
+    ok(config_load(&c, err, sizeof(err)) == 0 && c.ack_replicas == 0,
+       "load: ACK_REPLICAS=0 taken over the Sentinels' default");
+
+    clear_env();
     setenv("PORT", "", 1);
     ok(config_load(&c, err, sizeof(err)) == 0 && c.port == 8080,
        "load: empty PORT keeps the default");
@@ -271,6 +330,11 @@ void test_load(void)
     load_bad("WORKER_NAME", "w/1");
     load_bad("REDIS_URL", "http://x");
     load_bad("REDIS_URL", "redis://h:0");
+    load_bad("REDIS_SENTINELS", "s1:26379,,s2");
+    load_bad("REDIS_SENTINELS", "s1:0");
+    load_bad("REDIS_MASTER_NAME", "no spaces");
+    load_bad("ACK_REPLICAS", "9");
+    load_bad("ACK_REPLICAS", "-1");
     memset(long_bind, 'b', sizeof(long_bind) - 1);
     long_bind[sizeof(long_bind) - 1] = '\0';
     load_bad("BIND", long_bind);

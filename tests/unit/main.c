@@ -39,6 +39,7 @@ int main(void)
     test_parse_int();
     test_parse_url();
     test_url_safe();
+    test_parse_sentinels();
     test_load();
     test_routes();
     test_ids_in_requests();

@@ -35,6 +35,7 @@ void test_ids(void);
 void test_parse_int(void);
 void test_parse_url(void);
 void test_url_safe(void);
+void test_parse_sentinels(void);
 void test_load(void);
 void test_routes(void);
 void test_ids_in_requests(void);

@@ -1,0 +1,17 @@
+/* function.h: the Redis Function library that counts hits, and the keys
+ * it keeps them in. */
+#ifndef CRASHONLY_FUNCTION_H
+#define CRASHONLY_FUNCTION_H
+
+/* co_count_3 and co_hits_3, in the Lua that FUNCTION LOAD takes. */
+extern const char function_library[];
+
+#define FUNCTION_COUNT "co_count_3"
+#define FUNCTION_HITS  "co_hits_3"
+
+#define KEY_TOTAL   "crashonly:hits"
+#define KEY_WORKERS "crashonly:workers"
+#define KEY_REPEATS "crashonly:repeats" /* per worker: ids seen again */
+#define KEY_ID      "crashonly:id:"
+
+#endif
