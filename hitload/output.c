@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LEDGER_FLUSH 65536 /* write the ledger out in blocks this big */
@@ -18,6 +19,7 @@ static const char *status_path;
 static char status_tmp[4096];   /* status_path + ".tmp" */
 static double status_prev_s;    /* elapsed at the previous status */
 static long long status_prev_n; /* acknowledged then */
+static double start_unix_ms;     /* the run's start on the wall clock */
 
 static int open_out(const char *path)
 {
@@ -46,6 +48,12 @@ static void write_all(int fd, const char *p, size_t n, const char *what)
 void output_open(const struct opts *o, uint64_t t0_us)
 {
     FILE *series = NULL;
+    struct timespec now;
+
+    /* The series' time 0 on the wall clock, for lining it up with other
+     * programs' records (chaos/killer's kills). */
+    clock_gettime(CLOCK_REALTIME, &now);
+    start_unix_ms = (double)now.tv_sec * 1e3 + (double)now.tv_nsec / 1e6;
 
     if (o->ledger != NULL)
         ledger_fd = open_out(o->ledger);
@@ -135,11 +143,13 @@ static void write_summary(const struct opts *o, double duration_s)
             "\"indeterminate\":%lld,\"rejected\":%lld,\"retries\":%lld,\n"
             " \"errors\":{\"connect\":%lld,\"reset\":%lld,\"timeout\":%lld,"
             "\"http_5xx\":%lld},\n"
-            " \"duration_s\":%.3f,\"mode\":\"%s\",\"connections\":%d,",
+            " \"duration_s\":%.3f,\"start_unix_ms\":%.1f,\"mode\":\"%s\","
+            "\"connections\":%d,",
             o->run, stats.attempted, stats.acknowledged, stats.indeterminate,
             stats.rejected, stats.retries, stats.errors[FAIL_CONNECT],
             stats.errors[FAIL_RESET], stats.errors[FAIL_TIMEOUT],
-            stats.errors[FAIL_5XX], duration_s, o->rate > 0 ? "open" : "closed",
+            stats.errors[FAIL_5XX], duration_s, start_unix_ms,
+            o->rate > 0 ? "open" : "closed",
             o->connections);
     if (o->rate > 0)
         fprintf(f, "\"rate\":%.15g,\n", o->rate);
