@@ -413,10 +413,15 @@ static void on_setup(redisAsyncContext *ac, void *reply, void *privdata)
 
     (void)ac;
     got(r);
-    /* A Redis still loading its data is not there yet: a lost Redis. */
+    /* A Redis still loading its data is not there yet, nor a master whose
+     * replica is not in sync yet (FUNCTION LOAD is a write): a lost Redis,
+     * which the restart asks again. */
     if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "LOADING", 7) == 0)
         die(EXIT_REDIS_LOST, "level=fatal event=redis_loading error=\"%s\"",
             r->str);
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOREPLICAS", 10) == 0)
+        die(EXIT_REDIS_LOST,
+            "level=fatal event=redis_noreplicas error=\"%s\"", r->str);
     if (r->type == REDIS_REPLY_ERROR)
         die(EXIT_REDIS_REFUSED,
             "level=fatal event=redis_refused command=%s error=\"%s\"%s", what,

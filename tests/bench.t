@@ -16,7 +16,7 @@ my $r = eval { decode_json(do { local $/; open(my $f, '<', "$out/results.json") 
 ok($r, 'results.json parses') or diag $@;
 my $m = $r->{measurements} // {};
 for my $name (qw(nginx_return_200 worker_plain worker_ids worker_ids_durable webdis
-                 flask_gunicorn proxy_return_200 stack_fast stack stack_chaos)) {
+                 flask_gunicorn proxy_return_200 stack_fast stack_single stack stack_chaos)) {
     cmp_ok($m->{$name}{rps} // 0, '>', 0, "$name measured");
 }
 is($m->{stack}{rounds}, 2, 'measured in two rounds, the median kept');
@@ -40,7 +40,7 @@ SKIP: {
     skip 'valgrind cannot run a sanitizer build', 1 if $ENV{SANITIZE};
     ok(($m->{instructions_plain}{per_request} // 0) > 0, 'instructions per request (callgrind)');
 }
-is(scalar @{ $r->{targets} // [] }, 10, 'every target has its line');
+is(scalar @{ $r->{targets} // [] }, 11, 'every target has its line');
 ok(-s "$out/plot.png" && -s "$out/table.md", 'the plot and the table');
 # The servers' logs stay in OUT/logs, where the log scan at the end reads them.
 ok(-s "$out/logs/servers.log" && -s "$out/logs/stack/w1/current",

@@ -17,8 +17,8 @@ use Time::HiRes qw(time sleep);
 
 my $top = $Crashonly::TOP;
 my $state = tmp() . '/stack';
-my %env = (STATE => $state, PORT => free_port(), REDIS_PORT => free_port(),
-    WORKER_PORT => free_ports(3), WORKERS => 3);
+my %env = (STATE => $state, PORT => free_port(), REDIS_PORT => free_ports(2),
+    SENTINEL_PORT => free_ports(3), WORKER_PORT => free_ports(3), WORKERS => 3);
 local @ENV{ keys %env } = values %env;
 # STATE named here: the 'local' above is undone before END blocks run.
 END {
@@ -27,11 +27,16 @@ END {
 }
 
 # This file kills Redis: every worker then logs that it lost it, and a
-# worker runit restarts before Redis is back (or while it loads its AOF)
-# logs that it could not have it. Those fatal lines are the test's own.
+# worker runit restarts before Redis is back (or while it loads its AOF,
+# or before its replica is in sync, or before the Sentinels have failed
+# over) logs that it could not have it. Those fatal lines are the test's
+# own.
 expect_log(qr/ level=fatal event=redis_lost error=/,
     qr/ level=fatal event=redis_connect error="Connection refused"$/,
-    qr/ level=fatal event=redis_loading error="LOADING /);
+    qr/ level=fatal event=redis_loading error="LOADING /,
+    qr/ level=fatal event=redis_noreplicas error="NOREPLICAS /,
+    qr/ level=fatal event=redis_readonly error="READONLY /,
+    qr/ level=fatal event=redis_not_master role=slave$/);
 
 is(system("'$top/stack/up' >/dev/null"), 0, 'a stack of 3 workers is up');
 
@@ -49,10 +54,18 @@ ok($res && $res->{pass} && @{ $res->{kills} } > 0, 'results.json says pass, with
 ok((grep { defined $_->{recovered_ms} } @{ $res->{kills} // [] }) > 0,
     'and how long killed workers took to serve again');
 
-# The killer alone, one kill each: Redis, then nginx with its workers.
-# Each is back under a new pid, and the stack serves again.
+# The killer alone, one kill each: the Redis master, then nginx with its
+# workers. Each is back under a new pid, and the stack serves again.
 sub slurp { open(my $f, '<', $_[0]) or return ''; local $/; <$f> // '' }
 sub pid_of { (slurp("$state/sv/$_[0]/supervise/pid") =~ /(\d+)/)[0] // 0 }
+# The Redis node that is master now: redis1 or redis2.
+sub master_node {
+    for my $i (1, 2) {
+        my $r = eval { redis_cmd($env{REDIS_PORT} + $i - 1, 'ROLE') };
+        return "redis$i" if ref $r && $r->[0] eq 'master';
+    }
+    return 'none';
+}
 sub serves_within {
     my ($s) = @_;
     my $until = time + $s;
@@ -64,19 +77,21 @@ sub serves_within {
     return 0;
 }
 for my $kind (qw(redis nginx)) {
-    my $old = pid_of($kind);
+    my $service = $kind eq 'redis' ? master_node() : $kind;
+    my $old = pid_of($service);
     my @children = $kind eq 'nginx' ? split(' ', slurp("/proc/$old/task/$old/children")) : ();
     my $kills = tmp() . "/kills-$kind.tsv";
     system("TARGETS=$kind '$top/chaos/killer' 1 0.5 $kills");
     my $k = slurp($kills);
-    like($k, qr/^\d+\t\d{13}\t$kind\t$old\n\z/, "killer TARGETS=$kind: one kill of $kind, pid $old");
+    like($k, qr/^\d+\t\d{13}\t$service\t$old\t$kind\n\z/,
+        "killer TARGETS=$kind: one kill of $service, pid $old");
     # Dead: gone, or a zombie its new parent has not reaped yet.
     my @alive = grep { slurp("/proc/$_/stat") =~ /^\d+ \(.*\) [^Z]/s } $old, @children;
     ok(!@alive, "the process is dead" . (@children ? ", and its workers (@children)" : ''))
         or diag "alive: @alive";
     ok(serves_within(15), "the stack serves /hits again");
-    my $new = pid_of($kind);
-    ok($new && $new != $old, "$kind runs again under runsv, pid $new");
+    my $new = pid_of($service);
+    ok($new && $new != $old, "$service runs again under runsv, pid $new");
 }
 
 # Redis and nginx killed too, beside workers: still nothing lost or doubled,
@@ -88,14 +103,29 @@ like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, \d+ workers, \d+ redis a
     'its verdict counts the kills of each kind');
 $res = eval { decode_json(do { local $/; open(my $f, '<', "$out/results.json") or die; <$f> }) };
 my @k = @{ $res->{kills} // [] };
-ok(@k >= 3 && !grep({ $_->{worker} !~ /^(w[1-3]|redis|nginx)$/ } @k),
+ok(@k >= 3 && !grep({ $_->{worker} !~ /^(w[1-3]|redis[12]|nginx)$/ } @k),
     'kills.tsv names the service killed: ' . join(' ', map { $_->{worker} } @k));
 is(join(' ', grep { my $kind = $_; grep { $_->{kind} eq $kind } @k } qw(worker redis nginx)),
     'worker redis nginx', 'each kind was killed');
 ok(!grep({ $_->{kind} ne 'worker' && !defined $_->{recovered_ms} } @k),
     'each Redis and nginx kill has its recovery time');
-ok(!grep({ $_->{kind} eq 'redis' && !defined $_->{stack_ms} } @k),
+ok(!grep({ $_->{kind} eq 'redis' && !defined $_->{counting_ms} } @k),
     'and each Redis kill the time to the stack counting again');
+
+# The master destroyed, its data too: the Sentinels fail over, the node
+# comes back empty as a replica, and nothing acknowledged is lost.
+$out = tmp() . '/run-host';
+$verdict = `TARGETS=redis-host DURATION=9 KILL_EVERY=4 CONNS=16 OUT=$out '$top/chaos/run' 2>&1`;
+is($? >> 8, 0, 'chaos TARGETS=redis-host passes') or diag $verdict;
+like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, [1-9]\d* redis-host killed, 0 client-visible errors/m,
+    'with the masters destroyed counted');
+$res = eval { decode_json(do { local $/; open(my $f, '<', "$out/results.json") or die; <$f> }) };
+@k = @{ $res->{kills} // [] };
+ok(@k && !grep({ !defined $_->{failover_ms} || !defined $_->{counting_ms} } @k),
+    'each destruction has its failover and its time to counting again: '
+    . join(' ', map { ($_->{failover_ms} // '?') . '/' . ($_->{counting_ms} // '?') } @k));
+my @roles = map { my $r = eval { redis_cmd($env{REDIS_PORT} + $_, 'ROLE') }; ref $r ? $r->[0] : 'down' } 0, 1;
+is(join(' ', sort @roles), 'master slave', 'a master and a replica again');
 
 # Redis and nginx are the local stack's: compose refuses them, at once.
 my $msg = `BACKEND=compose TARGETS=workers,redis DURATION=1 '$top/chaos/run' 2>&1`;

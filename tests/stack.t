@@ -14,10 +14,11 @@ use Time::HiRes qw(time sleep);
 my $top = $Crashonly::TOP;
 my $state = tmp() . '/stack';
 my $port = free_port();
-my $rport = free_port();
+my $rport = free_ports(2);
 my $wport = free_ports(3);
 my %env = (STATE => $state, PORT => $port, REDIS_PORT => $rport,
-    WORKER_PORT => $wport, WORKERS => 3, WORKER_ENV => '');
+    SENTINEL_PORT => free_ports(3), WORKER_PORT => $wport, WORKERS => 3,
+    WORKER_ENV => '');
 
 # Run a stack script with %env plus %more; returns (exit code, output).
 sub stack {
@@ -121,8 +122,8 @@ BAIL_OUT("the stack did not start:\n$out") if $rc != 0;
     is($rc, 0, 'stack/up again: exit 0');
     like($out, qr/already up/, 'stack/up again: says already up');
 
-    my %other = (STATE => tmp() . '/other', REDIS_PORT => free_port(),
-        WORKER_PORT => free_ports(3));
+    my %other = (STATE => tmp() . '/other', REDIS_PORT => free_ports(2),
+        SENTINEL_PORT => free_ports(3), WORKER_PORT => free_ports(3));
     push @states, $other{STATE};
     ($rc, $out) = stack('up', %other);
     isnt($rc, 0, 'second stack on the same PORT: non-zero exit');
@@ -211,8 +212,9 @@ BAIL_OUT("the stack did not start:\n$out") if $rc != 0;
 # ---- down ---------------------------------------------------------------
 {
     my @pids = group_pids($group);
-    cmp_ok(scalar @pids, '>=', 3 + 3 + 4, 'the group holds runsvdir, runsvs, '
-        . 'redis, nginx, workers (' . scalar(@pids) . ' pids)');
+    cmp_ok(scalar @pids, '>=', 1 + 2 * 9 + 2 + 3 + 1 + 3,
+        'the group holds runsvdir, runsvs and svlogds, two Redis nodes, three '
+        . 'Sentinels, nginx, workers (' . scalar(@pids) . ' pids)');
     ($rc, $out) = stack('down');
     is($rc, 0, 'stack/down exits 0');
     my $until = time + 3;

@@ -99,7 +99,7 @@ sub start_redis {
     die "redis-server on port $port did not answer; see $dir/log";
 }
 
-# A real redis-sentinel on a free port, watching the master at
+# A real Sentinel (redis-server --sentinel) on a free port, watching the master at
 # 127.0.0.1:$master as $name (default crashonly) with quorum $quorum
 # (default 2), down after $down ms (default 1000). Returns (pid, port)
 # once it answers PING.
@@ -115,8 +115,8 @@ sub start_sentinel {
         "sentinel down-after-milliseconds $name ", $opt{down} // 1000, "\n",
         "sentinel failover-timeout $name 10000\n";
     close $f;
-    my $pid = spawn('redis-sentinel', "$dir/log", {}, 'redis-sentinel',
-        "$dir/sentinel.conf");
+    my $pid = spawn('redis-sentinel', "$dir/log", {}, 'redis-server',
+        "$dir/sentinel.conf", '--sentinel');
     my $until = time + 5;
     while (time < $until) {
         my $r = eval { redis_cmd($port, 'PING') };
