@@ -21,15 +21,15 @@ static store_reply_fn *answer; /* where each client's reply goes */
 static void (*on_ready)(void);
 
 /* Arguments formatted once at start-up. */
-static struct buf cmd_keys; /* total workers repeats: co_count_3's first
+static struct buf cmd_keys; /* total workers repeats: co_count_4's first
                                keys */
 static struct buf cmd_tail; /* worker seconds: its first arguments */
-static struct buf cmd_hits; /* FCALL_RO co_hits_3 2 total workers */
+static struct buf cmd_hits; /* FCALL_RO co_hits_4 2 total workers */
 
-/* The hits of this loop pass, sent as one co_count_3 call by
+/* The hits of this loop pass, sent as one co_count_4 call by
  * send_batch(). */
-static struct buf batch_ids; /* the id keys, formatted */
-static unsigned batch_nid;   /* how many: the keys past the first three */
+static struct buf batch_ids; /* the ids, formatted: the last arguments */
+static unsigned batch_nid;   /* how many */
 static unsigned batch_plain; /* hits without an id */
 static struct buf batch_cmd; /* the call, formatted anew each pass */
 static ev_prepare batch_send; /* sends the batch before the loop waits */
@@ -204,7 +204,7 @@ static int expected(const redisReply *r, int type, void *who)
     return 0;
 }
 
-/* The reply to co_hits_3, a JSON string, for who. */
+/* The reply to co_hits_4, a JSON string, for who. */
 static void on_hits(redisAsyncContext *ac, void *reply, void *who)
 {
     const redisReply *r = reply;
@@ -262,7 +262,7 @@ static void answer_call(void)
     call_error_len = 0;
 }
 
-/* The reply to one co_count_3 call: a number for each of its waiters, or
+/* The reply to one co_count_4 call: a number for each of its waiters, or
  * the error that each of them gets; answered now, or once its WAITAOF
  * says so. */
 static void on_count(redisAsyncContext *ac, void *reply, void *privdata)
@@ -364,11 +364,11 @@ static void send_batch(void)
     buf_puts(&batch_cmd, "\r\n");
     arg(&batch_cmd, "FCALL");
     arg(&batch_cmd, FUNCTION_COUNT);
-    arg_ll(&batch_cmd, 3 + (long long)batch_nid);
+    arg(&batch_cmd, "3");
     buf_put(&batch_cmd, cmd_keys.p, cmd_keys.len);
-    buf_put(&batch_cmd, batch_ids.p, batch_ids.len);
     buf_put(&batch_cmd, cmd_tail.p, cmd_tail.len);
     arg_ll(&batch_cmd, batch_plain);
+    buf_put(&batch_cmd, batch_ids.p, batch_ids.len);
     push(NULL, 0);
     in_flight++;
     sent();
@@ -567,8 +567,8 @@ void store_hit(const char *id, size_t id_len, void *who)
         batch_plain++;
     } else {
         buf_puts(&batch_ids, "$");
-        buf_putll(&batch_ids, (long long)(sizeof(KEY_ID) - 1 + id_len));
-        buf_puts(&batch_ids, "\r\n" KEY_ID);
+        buf_putll(&batch_ids, (long long)id_len);
+        buf_puts(&batch_ids, "\r\n");
         buf_put(&batch_ids, id, id_len);
         buf_puts(&batch_ids, "\r\n");
         batch_nid++;

@@ -60,7 +60,7 @@ like(worker_log($w), qr/event=sentinel_master sentinel=127\.0\.0\.1:\d+ master=c
     'it asked a Sentinel and found the master');
 my ($st, $n) = hit($wport, 'a-1');
 is($st, 200, 'it counts');
-is(redis_cmd($rport, 'GET', 'crashonly:id:a-1'), $n,
+is(id_number($rport, 'a-1'), $n,
     'and once answered, the hit is on the replica already');
 
 # Every hit answered only once on the replica: 50 hits, each checked.
@@ -70,7 +70,7 @@ for my $i (1 .. 50) {
     my $t0 = time;
     my ($s, $v) = hit($wport, "b-$i");
     push @ms, (time - $t0) * 1000;
-    $behind++ unless $s == 200 && (redis_cmd($rport, 'GET', "crashonly:id:b-$i") // '') eq $v;
+    $behind++ unless $s == 200 && (id_number($rport, "b-$i") // '') eq $v;
 }
 is($behind, 0, '50 hits: each on the replica when answered');
 @ms = sort { $a <=> $b } @ms;

@@ -104,8 +104,10 @@ for my $header ('Idempotency-Key', 'X-Request-Id') {
     is_deeply([keys %n], [$before + 1],
         "$header: 100 requests, on two workers, all get n = " . ($before + 1));
     is(hits($p1)->{total}, $before + 1, "$header: total rose by exactly 1");
-    ok(redis_cmd($rport, 'TTL', "crashonly:id:$id") > 0,
-        "$header: id kept with a TTL");
+    my ($kept, $ttl) = id_number($rport, $id);
+    is($kept, $before + 1, "$header: the id's number is kept in Redis");
+    ok($ttl > 300 && $ttl <= 600,
+        "$header: its window expires in 300 to 600 s ($ttl)");
 }
 {
     my $before = hits($p1)->{total};
@@ -117,6 +119,7 @@ for my $header ('Idempotency-Key', 'X-Request-Id') {
     is(scalar(keys %n), 5, 'different ids count separately');
     is(hits($p1)->{total}, $before + 5, 'total rose by 5');
 }
+
 
 # ---- one loop pass, one Redis call ---------------------------------------
 # The worker is stopped while 30 clients send, so that one loop pass sees
@@ -190,6 +193,25 @@ for my $header ('Idempotency-Key', 'X-Request-Id') {
     ok($hits->{total} > 0, "/hits total $hits->{total}");
     is($sum, $hits->{total}, '/hits: per-worker sum equals total');
     is_deeply(hits($p1), $hits, 'both workers see the same totals');
+}
+
+# ---- an id is remembered for DEDUPE_SECONDS to twice that ---------------
+# The windows are 1 s here: an id counted in one is looked up in it and in
+# the next, and the first one's hash expires when the next one ends.
+{
+    my ($pid, $port) = worker('short', DEDUPE_SECONDS => 1);
+    my $id = 'short-' . int(rand(1e9));
+    my $t0 = time;
+    my (undef, $h) = http_get($port, '/', { 'Idempotency-Key' => $id });
+    my $n = $h->{'x-hits'};
+    sleep 0.9 - (time - $t0);
+    (undef, $h) = http_get($port, '/', { 'Idempotency-Key' => $id });
+    is($h->{'x-hits'}, $n, 'a repeat within DEDUPE_SECONDS gets the first number');
+    sleep 2.2 - (time - $t0);
+    (undef, $h) = http_get($port, '/', { 'Idempotency-Key' => $id });
+    cmp_ok($h->{'x-hits'}, '>', $n, 'after twice DEDUPE_SECONDS the id counts anew');
+    kill 'KILL', $pid;
+    wait_exit($pid, 2);
 }
 
 # ---- health, errors -----------------------------------------------------
@@ -313,7 +335,8 @@ for my $sig ('TERM', 'INT') {
 {
     is(redis_cmd($rport, qw(ACL SETUSER counter on >pa55word resetkeys
         ~crashonly:* -@all +fcall +fcall_ro +function|load +ping +auth
-        +get +set +incrby +hincrby +hgetall +role)), 'OK', 'ACL user created');
+        +get +incrby +hincrby +hgetall +hmget +hset +expireat +time +role)),
+        'OK', 'ACL user created');
     my $port = free_port();
     my $pid = start_worker(PORT => $port, BIND => '127.0.0.1',
         WORKER_NAME => 'acl',
