@@ -9,10 +9,12 @@
 #                       (root: from the host); the engine restarts it
 #   make compose-down   remove the stack, its Redis volume too
 #   make compose-test   tests/compose.t alone, verbose
+#   make bench-compose  the compose stack beside its return-200 peer and
+#                       under chaos, restart and stop times (bench/compose)
 # compose/run runs whichever Compose v2 is installed.
 
 .PHONY: images compose-up compose-ps compose-crash compose-crash-container \
-	compose-down compose-test
+	compose-down compose-test bench-compose
 images:
 	@compose/run version >/dev/null 2>&1 || mk/deps docker
 	compose/images
@@ -42,3 +44,8 @@ compose-down:
 
 compose-test:
 	prove -v tests/compose.t
+
+bench-compose: images
+	@mk/deps build run chaos
+	$(MAKE) all
+	bench/compose
