@@ -302,6 +302,28 @@ like((run(20, 'docker', 'logs', $victim))[2], # the container's stderr
 ($served, $failed) = collect($rd);
 is($failed, 0, "no client saw an error ($served served)");
 
+# A stop signal other than SIGKILL is a kill too: tini passes a SIGTERM to
+# runsv, whose control/t SIGKILLs it instead of TERMing the worker and
+# exiting 0; the container dies with 137 at once. (docker kill is a manual
+# stop: started again by hand.)
+$victim = $workers[2];
+my $t_term = time;
+run(20, 'docker', 'kill', '-s', 'TERM', $victim);
+$deadline = time + 10;
+my $died = '';
+while (!$died && time < $deadline) {
+    sleep 0.1;
+    ($died) = (run(20, 'docker', 'events', '--since', sprintf('%.3f', $t_term - 1),
+        '--until', sprintf('%.3f', time), '--filter', "container=$victim",
+        '--filter', 'event=die', '--format', '{{.Actor.Attributes.exitCode}}'))[1] =~ /(\d+)/;
+    $died //= '';
+}
+is($died, '137', 'a SIGTERM to a worker container kills it: exit 137');
+run(60, 'docker', 'start', $victim) if inspect($victim, '{{.State.Running}}') ne 'true';
+$deadline = time + 20;
+sleep 0.1 until inspect($victim, '{{.State.Running}}') eq 'true'
+    && (!$old || worker_pid($victim)) || time > $deadline;
+
 # make chaos BACKEND=compose on this stack, one short run per kind, each
 # of which must pass: it finds the stack up, so it neither builds nor
 # starts one, and waits for every worker to run again before it reports.
