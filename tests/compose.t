@@ -4,7 +4,8 @@
 # REDIS_IMAGE exported: make images wrote .env), checks that requests
 # spread over all of them, crashes a worker process (its runsv restarts
 # it, the container stays up) and crash-loops one (the container
-# restarts), runs a short chaos per kind (workers, containers, redis,
+# restarts), sends one SIGTERM (a kill: exit 137), runs a short chaos per
+# kind (workers, containers, redis,
 # proxy) that must pass, scales 5 -> 8 -> 2 under load with no client
 # error, times 'compose stop', and takes the stack down with its volume.
 # Skips when no Docker engine answers; with CI=true that skip is a failure
