@@ -1,5 +1,5 @@
 # plot.gp: throughput and p99 of a chaos run, each kill marked in red.
-# usage: gnuplot -e "dir='OUT'; what='TARGETS'" chaos/plot.gp
+# usage: gnuplot -e "dir='OUT'; what='KINDS'" chaos/plot.gp
 # Reads OUT/timeseries.csv (t_ms,answered,retried,failed,p99_us,kills, one
 # row per 100 ms) and writes OUT/plot.png and OUT/plot.svg.
 set datafile separator ','
@@ -15,8 +15,8 @@ set y2tics
 set yrange [0:top]
 set y2range [0:*]
 set grid
-if (!exists("what")) what = 'workers'
-set title 'crashonly under chaos: each red line is a kill ('.what.')'
+if (!exists('what')) what = 'workers'
+set title 'crashonly under chaos: each red line is a crash (SIGKILL) of one of: '.what
 set style line 1 lw 2 lc rgb '#1f77b4'
 set style line 2 lw 1 lc rgb '#2ca02c'
 set style line 3 lw 1 lc rgb '#d62728'

@@ -3,8 +3,8 @@
 # while workers are SIGKILLed, and while Redis and nginx are too
 # (TARGETS), writes its report, and fails when another writer makes the
 # ledger and the totals disagree. The killer's Redis and nginx crashes one
-# by one. Then chaos BACKEND=compose refusing the port this stack holds
-# and TARGETS other than workers, and make wrk's check.
+# by one. Then chaos BACKEND=compose refusing the port this stack holds,
+# each backend refusing a kind that is not its own, and make wrk's check.
 use strict;
 use warnings;
 use FindBin;
@@ -83,7 +83,7 @@ for my $kind (qw(redis nginx)) {
     my $kills = tmp() . "/kills-$kind.tsv";
     system("TARGETS=$kind '$top/chaos/killer' 1 0.5 $kills");
     my $k = slurp($kills);
-    like($k, qr/^\d+\t\d{13}\t$service\t$old\t$kind\n\z/,
+    like($k, qr/^\d+\t\d{13}\t$kind\t$service\t$old\n\z/,
         "killer TARGETS=$kind: one kill of $service, pid $old");
     # Dead: gone, or a zombie its new parent has not reaped yet.
     my @alive = grep { slurp("/proc/$_/stat") =~ /^\d+ \(.*\) [^Z]/s } $old, @children;
@@ -103,11 +103,11 @@ like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, \d+ workers, \d+ redis a
     'its verdict counts the kills of each kind');
 $res = eval { decode_json(do { local $/; open(my $f, '<', "$out/results.json") or die; <$f> }) };
 my @k = @{ $res->{kills} // [] };
-ok(@k >= 3 && !grep({ $_->{worker} !~ /^(w[1-3]|redis[12]|nginx)$/ } @k),
-    'kills.tsv names the service killed: ' . join(' ', map { $_->{worker} } @k));
-is(join(' ', grep { my $kind = $_; grep { $_->{kind} eq $kind } @k } qw(worker redis nginx)),
-    'worker redis nginx', 'each kind was killed');
-ok(!grep({ $_->{kind} ne 'worker' && !defined $_->{recovered_ms} } @k),
+ok(@k >= 3 && !grep({ $_->{target} !~ /^(w[1-3]|redis[12]|nginx)$/ } @k),
+    'kills.tsv names the service killed: ' . join(' ', map { $_->{target} } @k));
+is(join(' ', grep { my $kind = $_; grep { $_->{kind} eq $kind } @k } qw(workers redis nginx)),
+    'workers redis nginx', 'each kind was killed');
+ok(!grep({ $_->{kind} ne 'workers' && !defined $_->{recovered_ms} } @k),
     'each Redis and nginx kill has its recovery time');
 ok(!grep({ $_->{kind} eq 'redis' && !defined $_->{counting_ms} } @k),
     'and each Redis kill the time to the stack counting again');
@@ -127,12 +127,20 @@ ok(@k && !grep({ !defined $_->{failover_ms} || !defined $_->{counting_ms} } @k),
 my @roles = map { my $r = eval { redis_cmd($env{REDIS_PORT} + $_, 'ROLE') }; ref $r ? $r->[0] : 'down' } 0, 1;
 is(join(' ', sort @roles), 'master slave', 'a master and a replica again');
 
-# Redis and nginx are the local stack's: compose refuses them, at once.
-my $msg = `BACKEND=compose TARGETS=workers,redis DURATION=1 '$top/chaos/run' 2>&1`;
-is($? >> 8, 2, 'chaos BACKEND=compose refuses TARGETS=workers,redis') or diag $msg;
-like($msg, qr/^chaos: TARGETS=redis works on the local stack only/m, 'and says so');
+# Each backend has its own kinds (chaos/killer's): a kind of the other's
+# is refused at once, with the backend's own list.
+my $msg = `BACKEND=compose TARGETS=workers,nginx DURATION=1 '$top/chaos/run' 2>&1`;
+is($? >> 8, 2, 'chaos BACKEND=compose refuses TARGETS=workers,nginx') or diag $msg;
+like($msg, qr/^chaos: TARGETS=nginx: BACKEND=compose crashes containers,proxy,redis,workers$/m,
+    'and says which kinds it has');
+$msg = `TARGETS=workers,containers DURATION=1 '$top/chaos/run' 2>&1`;
+is($? >> 8, 2, 'the local stack refuses TARGETS=containers') or diag $msg;
+like($msg, qr/^chaos: TARGETS=containers: BACKEND=local crashes nginx,redis,redis-host,workers$/m,
+    'and says which kinds it has');
 $msg = `TARGETS=workers,disk DURATION=1 '$top/chaos/run' 2>&1`;
 is($? >> 8, 2, 'chaos refuses an unknown target') or diag $msg;
+$msg = `TARGETS=disk '$top/chaos/killer' 1 1 /dev/null 2>&1`;
+is($? >> 8, 100, 'and so does the killer, with its usage code') or diag $msg;
 
 # Another writer during the run: hits nobody in the ledger asked for. The
 # checker must call that out, and chaos must fail.
