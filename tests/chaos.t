@@ -17,7 +17,7 @@ use Time::HiRes qw(time sleep);
 
 my $top = $Crashonly::TOP;
 my $state = tmp() . '/stack';
-my %env = (STATE => $state, PORT => free_port(), REDIS_PORT => free_ports(2),
+my %env = (STATE => $state, PORT => free_port(), REDIS_PORT => free_ports(3),
     SENTINEL_PORT => free_ports(3), WORKER_PORT => free_ports(3), WORKERS => 3);
 local @ENV{ keys %env } = values %env;
 # STATE named here: the 'local' above is undone before END blocks run.
@@ -60,7 +60,7 @@ sub slurp { open(my $f, '<', $_[0]) or return ''; local $/; <$f> // '' }
 sub pid_of { (slurp("$state/sv/$_[0]/supervise/pid") =~ /(\d+)/)[0] // 0 }
 # The Redis node that is master now: redis1 or redis2.
 sub master_node {
-    for my $i (1, 2) {
+    for my $i (1 .. 3) {
         my $r = eval { redis_cmd($env{REDIS_PORT} + $i - 1, 'ROLE') };
         return "redis$i" if ref $r && $r->[0] eq 'master';
     }
@@ -103,7 +103,7 @@ like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, \d+ workers, \d+ redis a
     'its verdict counts the kills of each kind');
 $res = eval { decode_json(do { local $/; open(my $f, '<', "$out/results.json") or die; <$f> }) };
 my @k = @{ $res->{kills} // [] };
-ok(@k >= 3 && !grep({ $_->{target} !~ /^(w[1-3]|redis[12]|nginx)$/ } @k),
+ok(@k >= 3 && !grep({ $_->{target} !~ /^(w[1-3]|redis[1-3]|nginx)$/ } @k),
     'kills.tsv names the service killed: ' . join(' ', map { $_->{target} } @k));
 is(join(' ', grep { my $kind = $_; grep { $_->{kind} eq $kind } @k } qw(workers redis nginx)),
     'workers redis nginx', 'each kind was killed');
@@ -124,14 +124,14 @@ $res = eval { decode_json(do { local $/; open(my $f, '<', "$out/results.json") o
 ok(@k && !grep({ !defined $_->{failover_ms} || !defined $_->{counting_ms} } @k),
     'each destruction has its failover and its time to counting again: '
     . join(' ', map { ($_->{failover_ms} // '?') . '/' . ($_->{counting_ms} // '?') } @k));
-my @roles = map { my $r = eval { redis_cmd($env{REDIS_PORT} + $_, 'ROLE') }; ref $r ? $r->[0] : 'down' } 0, 1;
-is(join(' ', sort @roles), 'master slave', 'a master and a replica again');
+my @roles = map { my $r = eval { redis_cmd($env{REDIS_PORT} + $_, 'ROLE') }; ref $r ? $r->[0] : 'down' } 0 .. 2;
+is(join(' ', sort @roles), 'master slave slave', 'a master and two replicas again');
 
 # Each backend has its own kinds (chaos/killer's): a kind of the other's
 # is refused at once, with the backend's own list.
 my $msg = `BACKEND=compose TARGETS=workers,nginx DURATION=1 '$top/chaos/run' 2>&1`;
 is($? >> 8, 2, 'chaos BACKEND=compose refuses TARGETS=workers,nginx') or diag $msg;
-like($msg, qr/^chaos: TARGETS=nginx: BACKEND=compose crashes containers,proxy,redis,workers$/m,
+like($msg, qr/^chaos: TARGETS=nginx: BACKEND=compose crashes containers,partition,proxy,redis,redis-host,workers$/m,
     'and says which kinds it has');
 $msg = `TARGETS=workers,containers DURATION=1 '$top/chaos/run' 2>&1`;
 is($? >> 8, 2, 'the local stack refuses TARGETS=containers') or diag $msg;

@@ -46,7 +46,16 @@ expect_log(qr/ level=fatal event=escalate failed_starts=5 action=kill_container$
     qr/ level=fatal event=redis_lost error=/,
     qr/ level=fatal event=redis_connect error=/,
     qr/ level=fatal event=redis_connect_timeout timeout_ms=\d+ pending=\d+$/,
-    qr/ level=fatal event=redis_loading error="LOADING /);
+    qr/ level=fatal event=redis_loading error="LOADING /,
+    # A master destroyed or cut off: a worker may meet it turned replica,
+    # or meet the new one before its replica is in sync; one that asks the
+    # Sentinels while a failover is under way may find no master, or one
+    # that is gone.
+    qr/ level=fatal event=redis_readonly error="READONLY /,
+    qr/ level=fatal event=redis_noreplicas error="NOREPLICAS /,
+    qr/ level=fatal event=redis_not_master role=slave$/,
+    qr/ level=fatal event=redis_timeout timeout_ms=\d+ pending=\d+$/,
+    qr/ level=fatal event=sentinel_lost master=crashonly /);
 
 my $project = "crashonly-test-$$";
 my @compose = ("$top/compose/run", '-p', $project);
@@ -87,7 +96,7 @@ sub ids {
 # Crashonly.pm's scan reads it (the containers and their logs go with down).
 sub down {
     mkdir tmp() . '/compose';
-    for my $service (qw(redis worker proxy)) {
+    for my $service (qw(redis1 redis2 sentinel1 sentinel2 sentinel3 worker proxy)) {
         my (undef, $log) = run(60, @compose, 'logs', '--no-color', $service);
         open(my $f, '>', tmp() . "/compose/$service.log") or next;
         print $f $log;
@@ -146,20 +155,11 @@ sub names {
     return sort(map { inspect($_, '{{.Config.Hostname}}') } @_);
 }
 
-# As typed: Compose itself, in the checkout, with no REDIS_IMAGE in the
-# environment. Offline, .env (written by make images) names the stand-in.
+# As typed: Compose itself, in the checkout, nothing exported: every
+# image but the base is the project's own, built by make images.
 # The project name and the port are this test's own, to share the machine.
-my ($upstream) = slurp("$top/compose.yml") =~ /\$\{REDIS_IMAGE:-([^}]+)\}/;
-my ($online) = run(20, qw(docker image inspect -f {{.Id}}), $upstream);
-SKIP: {
-    skip "the upstream Redis image ($upstream) is here: no .env needed", 1 if $online;
-    like(slurp("$top/.env"), qr/^REDIS_IMAGE=crashonly-redis:standin$/m,
-        'offline, make images wrote REDIS_IMAGE to .env');
-}
 $up = 1;
 {
-    local $ENV{REDIS_IMAGE};
-    delete $ENV{REDIS_IMAGE};
     my @typed = system('docker compose version >/dev/null 2>&1') == 0
         ? qw(docker compose) : ('docker-compose');
     my ($started, undef, $why) = run(180, 'sh', '-c', 'cd "$1" && shift && exec "$@"',
@@ -183,7 +183,7 @@ is_deeply([sort keys %$seen], [names(@workers)],
 # Who gets in: no one without a password (the default user is off); the
 # workers' ACL user, whose password only REDIS_URL carries, runs the
 # counter and nothing else.
-my ($redis) = ids('redis');
+my ($redis) = ids('redis1');
 my (undef, $noauth) = run(20, 'docker', 'exec', '-e', 'REDISCLI_AUTH=', $redis,
     'redis-cli', 'GET', 'crashonly:hits');
 like($noauth, qr/NOAUTH/, 'Redis answers no one who has not logged in');
@@ -191,8 +191,15 @@ my (undef, $noperm) = run(20, 'docker', 'exec', $redis, 'redis-cli', '--user',
     'crashonly', 'FLUSHALL');
 like($noperm, qr/NOPERM/, "and the workers' user may not flush it");
 like(inspect($workers[0], '{{range .Config.Env}}{{println .}}{{end}}'),
-    qr{^REDIS_URL=redis://crashonly:[^@\s]+\@redis:6379$}m,
+    qr{^REDIS_URL=redis://crashonly:[^@\s]+\@master$}m,
     'workers reach Redis as their ACL user');
+like(inspect($workers[0], '{{range .Config.Env}}{{println .}}{{end}}'),
+    qr{^REDIS_SENTINELS=sentinel1:26379,sentinel2:26379,sentinel3:26379$}m,
+    'through the Sentinels');
+# Two nodes: redis1 the master, redis2 its replica, in sync.
+my ($r2) = ids('redis2');
+like((run(20, 'docker', 'exec', $r2, 'redis-cli', '--user', 'node', 'ROLE'))[1],
+    qr/^slave\nredis1\n6379\nconnected\n/, 'redis2 is the replica of redis1, connected');
 my $h = hits();
 is_deeply([sort grep { $h->{workers}{$_} > 0 } keys %{ $h->{workers} }],
     [names(@workers)], 'GET /hits shows all 5 workers');
@@ -329,11 +336,13 @@ sleep 0.1 until inspect($victim, '{{.State.Running}}') eq 'true'
 # of which must pass: it finds the stack up, so it neither builds nor
 # starts one, and waits for every worker to run again before it reports.
 my %names = map { $_ => 1 } map { inspect($_, '{{.Name}}') =~ s{^/}{}r }
-    ids('worker'), ids('redis'), ids('proxy');
-for my $kind (qw(workers containers redis proxy)) {
+    ids('worker'), ids('redis1'), ids('redis2'), ids('proxy');
+for my $kind (qw(workers containers redis proxy redis-host partition)) {
     my $dir = File::Temp->newdir;
+    # A failover takes some 2.5 s: one destruction or partition a run.
+    my ($seconds, $every) = $kind =~ /^(redis-host|partition)$/ ? (6, 2) : (4, 1);
     local @ENV{qw(BACKEND TARGETS COMPOSE_PROJECT_NAME STATE OUT DURATION KILL_EVERY CONNS)}
-        = ('compose', $kind, $project, "$dir", "$dir/run", 4, 1, 16);
+        = ('compose', $kind, $project, "$dir", "$dir/run", $seconds, $every, 16);
     my ($ok, $verdict, $err) = run(180, "$top/chaos/run");
     ok($ok, "chaos TARGETS=$kind passes") or diag($verdict, $err);
     like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, [1-9]\d* $kind killed, 0 client-visible errors, p99 [\d.]+ ms$/m,
@@ -351,7 +360,9 @@ for my $kind (qw(workers containers redis proxy)) {
     ok(grep({ defined $_->{recovered_ms} } @k), 'and how long it took to serve again')
         or diag(explain(\@k));
     ok(!grep({ !defined $_->{restarted_ms} } @k), 'and to be restarted by the engine')
-        or diag(explain(\@k)) if $kind ne 'workers';
+        or diag(explain(\@k)) if $kind !~ /^(workers|partition)$/;
+    ok(!grep({ !defined $_->{failover_ms} } @k), 'and the time to the failover')
+        or diag(explain(\@k)) if $kind =~ /^(redis-host|partition)$/;
     diag("$kind: served again after " . join(', ', map { $_->{recovered_ms} // '-' } @k) . ' ms');
     my $up = (run(20, qw(docker ps -q --filter status=running --filter),
         "label=com.docker.compose.project=$project", '--filter',
@@ -404,7 +415,7 @@ is(inspect($proxy, '{{.State.StartedAt}} {{.RestartCount}}'), $proxy_state,
 # busy); the bound is there only to catch a stop that waits out the 10 s
 # stop timeout, and exit 137 shows it was a kill.
 @workers = scale(5);
-my @all = (ids('redis'), ids('proxy'), @workers);
+my @all = (map({ ids($_) } qw(redis1 redis2 sentinel1 sentinel2 sentinel3 proxy)), @workers);
 my $t0 = time;
 my ($stopped) = run(60, @compose, 'stop');
 my $took = time - $t0;

@@ -25,7 +25,7 @@ for my $bin (qw(redis-server nginx runsvdir svlogd curl)) {
 my $dir = tmp() . '/hitload';
 mkdir $dir;
 my %env = (STATE => "$dir/stack", PORT => free_port(),
-    REDIS_PORT => free_ports(2), SENTINEL_PORT => free_ports(3),
+    REDIS_PORT => free_ports(3), SENTINEL_PORT => free_ports(3),
     WORKER_PORT => free_ports(2), WORKERS => 2,
     WORKER_ENV => '');
 my $envs = join ' ', map { "$_='$env{$_}'" } sort keys %env;
