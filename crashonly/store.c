@@ -89,6 +89,7 @@ static size_t ring_cap, ring_head, ring_len;
 static ev_timer watchdog;
 static unsigned pending;   /* commands sent and not yet answered */
 static ev_tstamp progress; /* last reply, or when pending left 0 */
+static ev_tstamp last_tick; /* when the watchdog last ran */
 static int connected;
 static ev_tstamp last_error_log;
 
@@ -349,13 +350,29 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 }
 
 /* Every tick: end the process if Redis is late; ping it when idle so a
- * silent Redis is found out even with no clients. */
+ * silent Redis is found out even with no clients.
+ *
+ * A tick that comes more than two periods after the last one means that
+ * this process did not run meanwhile (SIGSTOP, a frozen container, a
+ * starved or suspended machine): how long Redis seems to have taken says
+ * nothing of Redis then, and its reply may be waiting in our socket, read
+ * in this same loop pass. So Redis's deadline starts again from now: a
+ * Redis that is really silent still ends the process, REDIS_TIMEOUT_MS
+ * after it ran again (tests/worker.t). */
 static void on_watchdog(struct ev_loop *l, ev_timer *w, int revents)
 {
-    ev_tstamp late = ev_now(l) - progress;
+    ev_tstamp now = ev_now(l);
+    ev_tstamp gap = now - last_tick;
+    ev_tstamp late;
 
-    (void)w;
     (void)revents;
+    last_tick = now;
+    if (gap > 2 * w->repeat) {
+        log_line("level=warn event=stalled ms=%.0f pending=%u",
+                 (gap - w->repeat) * 1000, pending);
+        progress = now;
+    }
+    late = now - progress;
     if (pending > 0 && late * 1000 > cfg->redis_timeout_ms)
         die(connected ? EXIT_REDIS_SLOW : EXIT_REDIS_LOST,
             "level=fatal event=%s timeout_ms=%d pending=%u",
@@ -420,6 +437,7 @@ void store_start(struct ev_loop *l, const struct config *c, void (*ready)(void),
                       library);
 
     tick = c->redis_timeout_ms / 4000.0;
+    last_tick = ev_now(loop);
     ev_timer_init(&watchdog, on_watchdog, tick, tick);
     ev_timer_start(loop, &watchdog);
 }
