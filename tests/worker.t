@@ -233,8 +233,8 @@ for my $header ('Idempotency-Key', 'X-Request-Id') {
     my $n = hits($p1)->{total};
     my $get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
     my $s = http_conn($p1);
-    syswrite($s, $get . "GET /healthz HTTP/1.1\r\n\r\n" . $get
-        . "GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    syswrite($s, $get . "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" . $get
+        . "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     my $rest = '';
     my @got;
     for (1 .. 4) {
@@ -414,7 +414,7 @@ for my $busy (1, 0) {
     my $s;
     if ($busy) {
         $s = http_conn($port);
-        syswrite($s, "GET / HTTP/1.1\r\n\r\n");
+        syswrite($s, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     }
     # REDIS_TIMEOUT_MS=300: about 0.3 s with a request waiting, about
     # 1.3 s idle (the idle ping goes out after 1 s).

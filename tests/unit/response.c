@@ -101,7 +101,7 @@ static void test_name_bound(void)
     char log[512];
     int st;
 
-    feed("GET / HTTP/1.1\r\n\r\n", NULL);
+    feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
     st = hit_in_child(64, log, sizeof(log));
     ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
        "hit: a 64-byte name and the longest number fit");
@@ -116,7 +116,7 @@ void test_responses(void)
 {
     struct buf b = {0};
 
-    feed("GET / HTTP/1.1\r\n\r\n", NULL);
+    feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
     buf_put(&b, "", 0);
     http_reply_hit(&b, &req, "w7", 42);
     buf_put(&b, "", 1); /* a NUL after it, for the string functions */
@@ -137,7 +137,7 @@ void test_responses(void)
            "keep-alive");
 
     reset(&b);
-    feed("GET / HTTP/1.1\r\nAccept: application/json\r\n"
+    feed("GET / HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n"
          "Connection: close\r\n\r\n",
          NULL);
     http_reply_hit(&b, &req, "w-2", 1234567890123LL);
@@ -168,7 +168,7 @@ void test_responses(void)
     is_str(header(&b, "Connection"), "close", "HTTP/1.0: Connection: close");
 
     reset(&b);
-    feed("POST / HTTP/1.1\r\n\r\n", NULL);
+    feed("POST / HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
     http_reply_status(&b, &req, 405);
     buf_put(&b, "", 1);
     b.len--;
@@ -179,7 +179,7 @@ void test_responses(void)
     is_str(header(&b, "Retry-After"), "", "405: no Retry-After");
 
     reset(&b);
-    feed("GET /readyz HTTP/1.1\r\n\r\n", NULL);
+    feed("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
     http_reply_status(&b, &req, 503);
     buf_put(&b, "", 1);
     b.len--;
@@ -198,7 +198,7 @@ void test_responses(void)
        "400 for garbage says Connection: close");
 
     reset(&b);
-    feed("GET /hits HTTP/1.1\r\n\r\n", NULL);
+    feed("GET /hits HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
     http_reply_json(&b, &req, "{\"total\":3}", 11);
     buf_put(&b, "", 1);
     b.len--;
