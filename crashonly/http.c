@@ -200,6 +200,29 @@ static void take_id(struct http_req *r, enum http_id_from from)
     r->id_from = from;
 }
 
+/* True when the Expect value s[0..len), a list (RFC 9110 5.6.1: empty
+ * members ignored), holds 100-continue. */
+static int expects_continue(const char *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        size_t a, b;
+
+        while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
+            i++;
+        a = i;
+        while (i < len && s[i] != ',')
+            i++;
+        b = i;
+        while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
+            b--;
+        if (b - a == 12 && strncasecmp(s + a, "100-continue", 12) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* A precondition's value: "*", or entity tags (there are none to match
  * here). Several If-Match lines hold "*" only if each does; one "*" in
  * If-None-Match makes it "*". */
@@ -246,7 +269,8 @@ static int on_header_value_complete(llhttp_t *p)
             r->host_bad = 1;
         break;
     case H_EXPECT:
-        if (r->value_len == 12 && strncasecmp(r->value, "100-continue", 12) == 0)
+        if (r->value_len <= HTTP_VALUE_MAX &&
+            expects_continue(r->value, r->value_len))
             r->expect = 1;
         break;
     case H_IF_MATCH:

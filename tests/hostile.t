@@ -357,6 +357,11 @@ my @proxy = (
     ['proxy: HTTP/1.0 with Transfer-Encoding', "GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400],
     ['proxy: If-Match with a tag', "${get}If-Match: \"t\"\r\n\r\n", 412],
     ['proxy: If-None-Match: *', "${get}If-None-Match: *\r\n\r\n", 304],
+    ['proxy: HTTP/1.0 with no Host, which needs none', "GET /healthz HTTP/1.0\r\n\r\n", 200],
+    ['proxy: space before the colon', "${get}Foo : a\r\n\r\n", 400],
+    ['proxy: obs-fold', "${get}Foo: a\r\n b\r\n\r\n", 400],
+    ['proxy: oversize request line', "GET /" . ('x' x 9000) . " HTTP/1.1\r\nHost: x\r\n\r\n", 414],
+    ['proxy: TRACE', "TRACE / HTTP/1.1\r\nHost: x\r\n\r\n", 405],
 );
 case_is($pport, @$_) for @proxy;
 {
@@ -372,6 +377,12 @@ case_is($pport, @$_) for @proxy;
     syswrite($s, "${get}Transfer-Encoding: chunked, gzip\r\n\r\n");
     ($st, my $h) = read_response($s, 2);
     ok(($st // 0) == 400 && closed_within($s, 1), 'proxy: chunked not last: 400, then closed');
+}
+for my $port ($wport, $pport) {
+    my @k = map { my (undef, $h) = http_get($port, '/', { 'Idempotency-Key' => $_ }); $h->{'x-hits'} // -1 }
+        "  ws-$port-$$ \t", "ws-$port-$$";
+    ok($k[0] > 0 && $k[0] == $k[1], ($port == $pport ? 'proxy: ' : '')
+        . "an id with whitespace around it is that id (RFC 9110 5.5): one number (@k)");
 }
 my @n = map { my (undef, $h) = http_get($pport, '/', { 'Idempotency-Key' => "via-proxy-$$" }); $h->{'x-hits'} } 1 .. 2;
 ok(defined $n[0] && $n[0] == $n[1], "proxy: a repeated key gets the same number (@n)");

@@ -5,7 +5,8 @@
 # from REDIS_TIMEOUT_MS), and the worker killed while its call to Redis
 # waits (a reset). The requests carry no id of their own: the one nginx
 # sends (X-Request-Id, its $request_id) must make each count once, even
-# when both workers' calls reach Redis. Then what nginx sends a worker.
+# when both workers' calls reach Redis. Then what nginx sends a worker
+# and what it answers itself.
 use strict;
 use warnings;
 use FindBin;
@@ -111,6 +112,8 @@ sub redis_calls {
         'and logged that it was the one that stalled');
     my %n = map { $_->[2] => 1 } @got;
     is(scalar(keys %n), 4, 'four distinct numbers');
+    # Done with: they would exit 113 when Redis is stopped below.
+    for (@w) { kill 'KILL', $_->{pid}; wait_exit($_->{pid}, 2) }
 }
 
 # ---- a worker killed while its call waits in Redis: a reset ------------
@@ -157,42 +160,82 @@ sub redis_calls {
 }
 
 # ---- what nginx sends a worker ------------------------------------------
-# The client's X-Request-Id, or nginx's own; the Host; no hop-by-hop
-# Connection of the client's.
+# A stand-in worker that keeps what it is sent (docs/http.md, the proxy's
+# column): nginx's id or the client's, the Host, Via, what it forwards
+# and what it answers itself.
 {
     my $ls = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
         Listen => 5) or die $!;
     my $fport = $ls->sockport;
-    my $fdir = tmp() . '/nginx2';
+    my $p2 = free_port();
+    my $fdir = tmp() . '/nginx-fake';
     mkdir $fdir;
-    system("UPSTREAMS=127.0.0.1:$fport LISTEN=127.0.0.1:" . (my $p2 = free_port())
-        . " STATE=$fdir WORKER_PROCESSES=1 '$top/proxy/render' > $fdir/nginx.conf") == 0
+    system("UPSTREAMS=127.0.0.1:$fport LISTEN=127.0.0.1:$p2 STATE=$fdir "
+        . "WORKER_PROCESSES=1 '$top/proxy/render' > $fdir/nginx.conf") == 0
         or BAIL_OUT('render');
-    Crashonly::spawn('nginx', "$fdir/log", {}, 'nginx', '-e', 'stderr', '-p', "$fdir/",
-        '-c', "$fdir/nginx.conf");
+    Crashonly::spawn('nginx', "$fdir/log", {}, 'nginx', '-e', 'stderr',
+        '-p', "$fdir/", '-c', "$fdir/nginx.conf");
+    for (1 .. 100) { last if http_conn($p2); sleep 0.05 }
+    # seen(REQUEST): (what the stand-in got, or '' when nginx sent it
+    # nothing within 1 s; what the client got).
     my $seen = sub {
         my ($req) = @_;
-        for (1 .. 100) { last if http_conn($p2); sleep 0.05 }
-        my $s = http_conn($p2) or return '';
+        my $s = http_conn($p2) or return ('', '');
         syswrite($s, $req);
-        my $c = $ls->accept or return '';
-        my $got = '';
-        while ($got !~ /\r\n\r\n/) { sysread($c, $got, 4096, length $got) or last }
-        syswrite($c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-        close $c;
+        my ($got, $answer) = ('', '');
+        my $rin = '';
+        vec($rin, fileno($ls), 1) = 1;
+        if (select(my $r = $rin, undef, undef, 1)) {
+            my $c = $ls->accept;
+            while ($got !~ /\r\n\r\n/) { sysread($c, $got, 4096, length $got) or last }
+            syswrite($c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            close $c;
+        }
+        Crashonly::fill($s, \$answer, time + 1, 20);
         close $s;
-        return $got;
+        return ($got, $answer);
     };
-    my $r = $seen->("GET / HTTP/1.1\r\nHost: h.example\r\nConnection: keep-alive\r\n\r\n");
+    my ($r) = $seen->("GET / HTTP/1.1\r\nHost: h.example\r\nConnection: keep-alive\r\n"
+        . "X-Any: 1\r\nX-Dup: a\r\nX-Dup: b\r\n\r\n");
     my @ids = $r =~ /^X-Request-Id: *(\S+)\r$/mgi;
     ok(@ids == 1 && $ids[0] =~ /^[0-9a-f]{32}$/, "no id of the client's: nginx's own (@ids)");
+    like($r, qr/^GET \/ HTTP\/1\.1\r\n/, 'in HTTP/1.1, its own version (RFC 9112 2.3)');
     like($r, qr/^Host: h\.example\r$/m, "the client's Host");
     unlike($r, qr/^Connection: .*keep-alive/mi, "not the client's Connection");
-    $r = $seen->("GET / HTTP/1.1\r\nHost: h\r\nX-Request-Id: mine-1\r\n\r\n");
+    like($r, qr/^Via: 1\.1 crashonly\r$/m, 'Via: 1.1 crashonly (RFC 9110 7.6.3)');
+    like($r, qr/^X-Any: 1\r$/m, 'a field it does not know, forwarded (RFC 9110 5.1)');
+    like($r, qr/^X-Dup: a\r\nX-Dup: b\r$/m, 'lines of one name in their order (RFC 9110 5.3)');
+    ($r) = $seen->("GET / HTTP/1.1\r\nHost: h\r\nVia: 1.0 fred\r\n\r\n");
+    like($r, qr/^Via: 1\.0 fred, 1\.1 crashonly\r$/m, "the client's Via, itself added");
+    ($r) = $seen->("GET / HTTP/1.1\r\nHost: h\r\nX-Request-Id: mine-1\r\n\r\n");
     @ids = $r =~ /^X-Request-Id: *(\S+)\r$/mgi;
     is("@ids", 'mine-1', "the client's X-Request-Id, once");
-    $r = $seen->("GET / HTTP/1.1\r\nHost: h\r\nIdempotency-Key: k-1\r\n\r\n");
+    ($r) = $seen->("GET / HTTP/1.1\r\nHost: h\r\nConnection: x-request-id\r\n"
+        . "X-Request-Id: mine-2\r\n\r\n");
+    @ids = $r =~ /^X-Request-Id: *(\S+)\r$/mgi;
+    ok(@ids == 1 && $ids[0] =~ /^[0-9a-f]{32}$/,
+        "an X-Request-Id the client names in Connection: nginx's own (RFC 9110 7.6.1)");
+    ($r) = $seen->("GET / HTTP/1.1\r\nHost: h\r\nIdempotency-Key: k-1\r\n\r\n");
     like($r, qr/^Idempotency-Key: k-1\r$/m, "the client's Idempotency-Key, which the worker prefers");
+    ($r) = $seen->("GET / HTTP/1.0\r\n\r\n");
+    like($r, qr/^GET \/ HTTP\/1\.1\r\n(?:.*\r\n)*Host: localhost\r$/m,
+        'HTTP/1.0 with no Host: sent on as 1.1 with Host: localhost (RFC 9112 3.2)');
+    ($r) = $seen->("GET http://a.example/hits HTTP/1.1\r\nHost: b\r\n\r\n");
+    like($r, qr/^GET \/hits HTTP\/1\.1\r\n(?:.*\r\n)*Host: a\.example\r$/m,
+        "absolute-form: its host, not Host's (RFC 9112 3.2.2)");
+    ($r) = $seen->("GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+        . "3\r\nabc\r\n0\r\nX-Trailer: t\r\n\r\n");
+    ok($r =~ /^Content-Length: 3\r$/m && $r !~ /^Transfer-Encoding:/mi && $r !~ /X-Trailer/,
+        'a chunked body: sent on with a Content-Length, no Transfer-Encoding (RFC 9112 6.3)');
+    ($r) = $seen->("OPTIONS / HTTP/1.1\r\nHost: h\r\nMax-Forwards: 5\r\n\r\n");
+    like($r, qr/^Max-Forwards: 0\r$/m, 'OPTIONS at Max-Forwards 5: sent on at 0 (RFC 9110 7.6.2)');
+    my $a;
+    ($r, $a) = $seen->("OPTIONS / HTTP/1.1\r\nHost: h\r\nMax-Forwards: 0\r\n\r\n");
+    ok($r eq '' && $a =~ /^HTTP\/1\.1 405 .*\r\nAllow: GET\r\n/s,
+        'OPTIONS at Max-Forwards 0: nginx answers itself, 405 with Allow');
+    ($r, $a) = $seen->("TRACE / HTTP/1.1\r\nHost: h\r\n\r\n");
+    ok($r eq '' && $a =~ /^HTTP\/1\.1 405 .*\r\nAllow: GET\r\n/s,
+        "TRACE: nginx's 405, with Allow (RFC 9110 15.5.6)");
 }
 
 done_testing();

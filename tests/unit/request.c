@@ -395,6 +395,16 @@ void test_musts(void)
             NULL) == HTTP_MORE &&
            req.continue_due,
        "Expect: 100-continue, body not sent: a 100 is owed");
+    ok(feed("GET / HTTP/1.1\r\nHost: x\r\nExpect: , foo, 100-continue ,\r\n"
+            "Content-Length: 5\r\n\r\n",
+            NULL) == HTTP_MORE &&
+           req.continue_due,
+       "Expect is a list: 100-continue among other members and empty ones");
+    ok(feed("GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continued\r\n"
+            "Content-Length: 5\r\n\r\n",
+            NULL) == HTTP_MORE &&
+           !req.continue_due,
+       "Expect: 100-continued is not 100-continue");
     ok(feed("GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\n"
             "Content-Length: 5\r\n\r\nhello",
             NULL) == HTTP_DONE &&
@@ -414,6 +424,22 @@ void test_musts(void)
             NULL) == HTTP_BAD &&
            req.status == 413,
        "a body too large: the final 413 at once");
+    /* RFC 9110 3.3: nothing of a request is taken for the next on the
+     * same connection (nginx sends many clients' over one). */
+    {
+        const char *two = "GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k-1\r\n"
+                          "Accept: application/json\r\nIf-Match: \"t\"\r\n\r\n"
+                          "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        size_t used, used2;
+        int status;
+
+        feed(two, &used);
+        http_next(&req);
+        http_feed(&req, two + used, strlen(two) - used, &used2);
+        ok(http_plan(&req, &status) == ACT_HIT && req.id_len == 0 && !req.json,
+           "the second request on a connection has its own id, Accept and "
+           "preconditions: none");
+    }
     /* RFC 9110 13: preconditions, with no entity tags to match. */
     is_int(status_of("GET / HTTP/1.1\r\nHost: x\r\nIf-Match: \"t\"\r\n\r\n"), 412,
            "If-Match with a tag: 412, not counted");
