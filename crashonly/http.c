@@ -297,7 +297,7 @@ static int on_headers_complete(llhttp_t *p)
         path_add(r, '/');
     }
     /* HTTP/0.9 has no headers to carry an id; 2 and up is not this
-     * protocol. A higher 1.x is taken as 1.1 (RFC 9110 6.2). */
+     * protocol. A higher 1.x is taken as 1.1 (RFC 9110 2.5). */
     if (p->http_major != 1)
         return fail(r, 505);
     r->method = llhttp_get_method(p);

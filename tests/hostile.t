@@ -173,18 +173,25 @@ sub total { my (undef, undef, $b) = http_get($wport, '/hits'); ($b // '') =~ /"t
         ['two Content-Lengths', "${get}Content-Length: 1\r\nContent-Length: 2\r\n\r\nab"],
         ['an invalid Content-Length', "${get}Content-Length: +5\r\n\r\nhello"],
         ['chunked not the last coding', "${get}Transfer-Encoding: chunked, gzip\r\n\r\n"],
-        ['Transfer-Encoding in HTTP/1.0', "GET / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"]) {
+        ['Transfer-Encoding in HTTP/1.0', "GET / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"],
+        ['a body over 1 KiB, not read', "${get}Content-Length: 2000\r\n\r\n", 413]) {
         my $s = conn_say($c->[1]);
         my ($st, $h) = read_response($s, 2);
+        my $want = $c->[2] // 400;
         # Within 0.5 s: under the 1 s HEADER_TIMEOUT_MS, which would close it too.
-        ok(($st // 0) == 400 && ($h->{connection} // '') eq 'close' && closed_within($s, 0.5),
-            "$c->[0]: 400, then the connection is closed");
+        ok(($st // 0) == $want && ($h->{connection} // '') eq 'close' && closed_within($s, 0.5),
+            "$c->[0]: $want, then the connection is closed");
     }
+    my $s = conn_say("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n"
+        . "GET /nope HTTP/1.1\r\n" . "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    my $rest = '';
+    my @st = map { my ($x) = read_response($s, 2, \$rest); $x // 'none' } 1, 2;
+    is("@st", '200 200', 'a body is read whole and dropped: the next request is the one after it');
 
     my $n = total();
-    my $s = conn_say("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    $s = conn_say("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
         . "${get}Idempotency-Key: after-close-$$\r\n\r\n");
-    my $rest = '';
+    $rest = '';
     my ($st) = read_response($s, 2, \$rest);
     ok(($st // 0) == 200 && closed_within($s, 1) && $rest eq '',
         'Connection: close: answered, closed, the request after it not answered');

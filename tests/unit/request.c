@@ -424,6 +424,8 @@ void test_musts(void)
             NULL) == HTTP_BAD &&
            req.status == 413,
        "a body too large: the final 413 at once");
+    feed("GET / HTTP/1.1\r\nHost: x\r\nConnection: , close,\r\n\r\n", NULL);
+    ok(!req.keepalive, "Connection is a list: close among empty members");
     /* RFC 9110 3.3: nothing of a request is taken for the next on the
      * same connection (nginx sends many clients' over one). */
     {
