@@ -302,7 +302,7 @@ static int on_headers_complete(llhttp_t *p)
         return fail(r, 505);
     r->method = llhttp_get_method(p);
     r->http10 = p->http_minor == 0;
-    r->trailers = 1; /* whatever fields come now */
+    r->trailers = 1;               /* whatever fields come now */
     if (r->method == HTTP_CONNECT) /* no tunnels here */
         return fail(r, 501);
     /* RFC 9112 3.2: no Host in HTTP/1.1, two, or an invalid one. */

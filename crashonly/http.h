@@ -64,9 +64,9 @@ struct http_req {
                          request is HTTP/1.1, says a body follows, and
                          has not sent it yet (conn.c sends it) */
     enum http_cond if_match, if_none_match; /* the preconditions */
-    int trailers;  /* the fields now read are trailers: never ours */
-    size_t scheme_len; /* absolute-form: the scheme's bytes so far */
-    int scheme_http;   /* ... and they spell "http" so far */
+    int trailers;         /* the fields now read are trailers: never ours */
+    size_t scheme_len;    /* absolute-form: the scheme's bytes so far */
+    int scheme_http;      /* ... and they spell "http" so far */
     size_t authority_len; /* its authority's bytes so far */
     int method;    /* llhttp_method_t */
     int keepalive; /* the connection may carry another request */

@@ -81,8 +81,8 @@ int host_ok(const char *s, size_t len)
 
     if (len > 0 && s[0] == '[') {
         for (i = 1; i < len && s[i] != ']'; i++)
-            if (!(isxdigit((unsigned char)s[i]) || s[i] == ':' ||
-                  s[i] == '.' || s[i] == 'v' || s[i] == 'V'))
+            if (!(isxdigit((unsigned char)s[i]) || s[i] == ':' || s[i] == '.' ||
+                  s[i] == 'v' || s[i] == 'V'))
                 return 0;
         if (i == len || i == 1)
             return 0;

@@ -276,13 +276,15 @@ sub serve_late {
                 $sel->add($c, $u);
                 next;
             }
+            # One batch can hold both ends of a pair, the second closed by
+            # the first's EOF below.
             my $fd = fileno $s;
+            next unless defined $fd && $conn{$fd} && $peer{$fd};
             my $n = sysread($s, my $buf, 65536);
             if (!$n) {
-                $drop->($fd, fileno($peer{$fd}));
+                $drop->($fd, fileno($peer{$fd}) // ());
                 next;
             }
-            next unless $peer{$fd};
             if (!exists $in{$fd}) { # a client's request: pass it on
                 $fresh{$fd} = 1 if $held;
                 syswrite($peer{$fd}, $buf);

@@ -31,7 +31,8 @@ void test_routes(void)
                                                       "keep-alive");
     route("GET /hits HTTP/1.1\r\nHost: x\r\n\r\n", &a);
     is_int(a, ACT_HITS, "GET /hits reads totals");
-    is_int(route("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", &a), 200, "GET /healthz");
+    is_int(route("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", &a), 200,
+           "GET /healthz");
     is_int(a, ACT_REPLY, "/healthz answers at once");
     route("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n", &a);
     is_int(a, ACT_READY, "GET /readyz asks Redis");
@@ -52,21 +53,25 @@ void test_routes(void)
     is_int(route("GET * HTTP/1.1\r\nHost: x\r\n\r\n", &a), 404, "GET * 404");
     is_int(route("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", &a), 404, "404");
     is_int(a, ACT_REPLY, "404 answered at once");
-    is_int(route("GET /hitsx HTTP/1.1\r\nHost: x\r\n\r\n", &a), 404, "/hitsx 404");
+    is_int(route("GET /hitsx HTTP/1.1\r\nHost: x\r\n\r\n", &a), 404,
+           "/hitsx 404");
     is_int(route("GET /hit HTTP/1.1\r\nHost: x\r\n\r\n", &a), 404, "/hit 404");
     is_int(route("GET // HTTP/1.1\r\nHost: x\r\n\r\n", &a), 404, "// 404");
     memset(big, 'a', sizeof(big));
     memcpy(big, "GET /", 5);
     strcpy(big + 200, " HTTP/1.1\r\nHost: x\r\n\r\n");
     is_int(route(big, &a), 404, "long path 404");
-    is_int(route("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", &a), 405,
-           "POST / 405");
+    is_int(route("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", &a),
+           405, "POST / 405");
     is_int(route("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", &a), 405, "HEAD / 405");
-    is_int(route("POST /hits HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab", &a), 405,
-           "POST /hits 405");
+    is_int(
+        route("POST /hits HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab",
+              &a),
+        405, "POST /hits 405");
     is_int(route("DELETE /readyz HTTP/1.1\r\nHost: x\r\n\r\n", &a), 405,
            "DELETE /readyz 405");
-    is_int(route("PUT /nope HTTP/1.1\r\nHost: x\r\n\r\n", &a), 404, "PUT /nope 404");
+    is_int(route("PUT /nope HTTP/1.1\r\nHost: x\r\n\r\n", &a), 404,
+           "PUT /nope 404");
 }
 
 void test_ids_in_requests(void)
@@ -80,45 +85,54 @@ void test_ids_in_requests(void)
     route("GET / HTTP/1.1\r\nHost: x\r\nidempotency-KEY: k.1\r\n\r\n", &a);
     ok(a == ACT_HIT && strcmp(req.id, "k.1") == 0, "Idempotency-Key taken, "
                                                    "any case");
-    route("GET / HTTP/1.1\r\nHost: x\r\nX-Request-Id: r-1\r\nIdempotency-Key: k-2\r\n\r\n",
+    route("GET / HTTP/1.1\r\nHost: x\r\nX-Request-Id: r-1\r\nIdempotency-Key: "
+          "k-2\r\n\r\n",
           &a);
     ok(a == ACT_HIT && strcmp(req.id, "k-2") == 0,
        "Idempotency-Key beats an earlier X-Request-Id");
-    route("GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k-2\r\nX-Request-Id: r-1\r\n\r\n",
+    route("GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k-2\r\nX-Request-Id: "
+          "r-1\r\n\r\n",
           &a);
     ok(a == ACT_HIT && strcmp(req.id, "k-2") == 0,
        "Idempotency-Key beats a later X-Request-Id");
-    is_int(route("GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a b\r\n\r\n", &a), 400,
-           "invalid id 400");
+    is_int(
+        route("GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a b\r\n\r\n", &a),
+        400, "invalid id 400");
     is_int(a, ACT_REPLY, "invalid id counts nothing");
-    is_int(route("GET / HTTP/1.1\r\nHost: x\r\nX-Request-Id: a/b\r\n\r\n", &a), 400,
-           "invalid X-Request-Id 400");
+    is_int(route("GET / HTTP/1.1\r\nHost: x\r\nX-Request-Id: a/b\r\n\r\n", &a),
+           400, "invalid X-Request-Id 400");
     is_int(route("GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\r\n"
                  "Idempotency-Key: a\r\n\r\n",
                  &a),
            400, "repeated Idempotency-Key 400");
-    is_int(route("GET / HTTP/1.1\r\nHost: x\r\nX-Request-Id: a\r\nX-Request-Id: b\r\n\r\n",
+    is_int(route("GET / HTTP/1.1\r\nHost: x\r\nX-Request-Id: "
+                 "a\r\nX-Request-Id: b\r\n\r\n",
                  &a),
            400, "repeated X-Request-Id 400");
-    is_int(route("GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key:\r\n\r\n", &a), 400,
-           "empty id 400");
-    is_int(route("GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key:   \r\n\r\n", &a), 400,
-           "blank id 400");
+    is_int(route("GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key:\r\n\r\n", &a),
+           400, "empty id 400");
+    is_int(
+        route("GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key:   \r\n\r\n", &a),
+        400, "blank id 400");
     memset(id, 'i', 129);
     id[129] = '\0';
-    snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: %s\r\n\r\n", id);
+    snprintf(s, sizeof(s),
+             "GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: %s\r\n\r\n", id);
     is_int(route(s, &a), 400, "129-char id 400");
     id[128] = '\0';
-    snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: %s\r\n\r\n", id);
+    snprintf(s, sizeof(s),
+             "GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: %s\r\n\r\n", id);
     is_int(route(s, &a), 200, "128-char id 200");
     ok(a == ACT_HIT && req.id_len == 128 && strcmp(req.id, id) == 0,
        "128-char id kept whole");
     memset(id, 'v', 199);
     id[199] = '\0';
-    snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nHost: x\r\nX-Request-Id: %s\r\n\r\n", id);
+    snprintf(s, sizeof(s),
+             "GET / HTTP/1.1\r\nHost: x\r\nX-Request-Id: %s\r\n\r\n", id);
     is_int(route(s, &a), 400, "199-char id 400");
 
-    route("GET / HTTP/1.1\r\nHost: x\r\nAccept: text/html, application/json;q=0.9\r\n"
+    route("GET / HTTP/1.1\r\nHost: x\r\nAccept: text/html, "
+          "application/json;q=0.9\r\n"
           "\r\n",
           &a);
     ok(req.json, "Accept: application/json sets json");
@@ -145,8 +159,9 @@ void test_framing(void)
     const char *one = "GET /hits?q=1 HTTP/1.1\r\nHost: h\r\n"
                       "X-Request-Id: r.9\r\nAccept: application/json\r\n"
                       "Idempotency-Key: k:9\r\n\r\n";
-    const char *two = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-                      "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const char *two =
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     enum http_result r;
     size_t used, fed;
     int status;
@@ -157,7 +172,8 @@ void test_framing(void)
     ok(http_plan(&req, &status) == ACT_HITS && req.json &&
            strcmp(req.id, "k:9") == 0 && req.keepalive,
        "byte by byte: same request as in one piece");
-    r = feed_bytes("GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a b\r\n\r\n", &fed);
+    r = feed_bytes("GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a b\r\n\r\n",
+                   &fed);
     ok(r == HTTP_DONE && http_plan(&req, &status) == ACT_REPLY && status == 400,
        "byte by byte: invalid id still 400");
 
@@ -239,11 +255,14 @@ void test_limits(void)
     r = feed("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1025\r\n\r\n", NULL);
     ok(r == HTTP_BAD && req.status == 413, "Content-Length 1025: 413 (%d)",
        req.status);
-    r = feed("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n", NULL);
+    r = feed(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n",
+        NULL);
     ok(r == HTTP_BAD && req.status == 413, "huge Content-Length: 413 (%d)",
        req.status);
-    n = (size_t)sprintf(s, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
-                           "\r\n\r\n800\r\n");
+    n = (size_t)sprintf(
+        s, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
+           "\r\n\r\n800\r\n");
     memset(s + n, 'b', 2048);
     n += 2048;
     strcpy(s + n, "\r\n0\r\n\r\n");
@@ -260,9 +279,10 @@ void test_limits(void)
     r = feed("GET / HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n", NULL);
     ok(r == HTTP_BAD && req.status == 400, "header without colon: 400 (%d)",
        req.status);
-    r = feed("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2"
-             "\r\n\r\n",
-             NULL);
+    r = feed(
+        "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2"
+        "\r\n\r\n",
+        NULL);
     ok(r == HTTP_BAD && req.status == 400, "two Content-Lengths: 400 (%d)",
        req.status);
     r = feed("GET / HTTP/9.1\r\n\r\n", NULL);
@@ -288,7 +308,8 @@ void test_musts(void)
 
     /* RFC 9112 3.2: Host. */
     is_int(status_of("GET / HTTP/1.1\r\n\r\n"), 400, "1.1 with no Host: 400");
-    is_int(status_of("GET / HTTP/1.0\r\n\r\n"), 200, "1.0 with no Host: served");
+    is_int(status_of("GET / HTTP/1.0\r\n\r\n"), 200,
+           "1.0 with no Host: served");
     is_int(status_of("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), 400,
            "two Host lines: 400");
     is_int(status_of("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"), 400,
@@ -296,13 +317,13 @@ void test_musts(void)
     is_int(status_of("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n"), 400,
            "two Host lines in 1.0: 400");
     {
-        static const char *bad[] = {"a b", "a/b", "u@h", "h:8x", "h:80:80",
-                                    "[::1", "[]", "[::1]x", "a%zz", "a\"b",
-                                    "h?q", "a,b c", "", ":80"};
-        static const char *good[] = {"h.example", "h.example:8080",
-                                     "127.0.0.1:80", "[::1]", "[::1]:80",
-                                     "h:", "a%41b", "x_~!$&'()*+,;=y",
-                                     "trailing-space "};
+        static const char *bad[] = {
+            "a b",    "a/b",  "u@h",  "h:8x", "h:80:80", "[::1", "[]",
+            "[::1]x", "a%zz", "a\"b", "h?q",  "a,b c",   "",     ":80"};
+        static const char *good[] = {
+            "h.example", "h.example:8080",  "127.0.0.1:80",
+            "[::1]",     "[::1]:80",        "h:",
+            "a%41b",     "x_~!$&'()*+,;=y", "trailing-space "};
 
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
             snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n",
@@ -349,8 +370,10 @@ void test_musts(void)
     is_int(status_of("GET / HTTP/1.2\r\nHost: x\r\n\r\n"), 200,
            "HTTP/1.2 is taken as 1.1");
     ok(req.keepalive && !req.http10, "HTTP/1.2: keep-alive, as 1.1");
-    is_int(status_of("GET / HTTP/2.0\r\nHost: x\r\n\r\n"), 505, "HTTP/2.0: 505");
-    is_int(status_of("GET / HTTP/9.9\r\nHost: x\r\n\r\n"), 505, "HTTP/9.9: 505");
+    is_int(status_of("GET / HTTP/2.0\r\nHost: x\r\n\r\n"), 505,
+           "HTTP/2.0: 505");
+    is_int(status_of("GET / HTTP/9.9\r\nHost: x\r\n\r\n"), 505,
+           "HTTP/9.9: 505");
     is_int(status_of("GET / HTTP/1.1\r\n Host: x\r\n\r\n"), 400,
            "whitespace before the first header: 400");
     /* RFC 9110 5.5: whitespace around a value is not part of it. */
@@ -359,17 +382,19 @@ void test_musts(void)
        "an id with whitespace around it: taken without (%s)", req.id);
     /* RFC 9112 7.1.1, 7.1.2: chunk extensions ignored; trailers never
      * merged into the header section. */
-    is_int(status_of("GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                     "\r\n3;foo=bar\r\nabc\r\n0\r\n\r\n"),
-           200, "a chunk extension is ignored");
+    is_int(
+        status_of("GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                  "\r\n3;foo=bar\r\nabc\r\n0\r\n\r\n"),
+        200, "a chunk extension is ignored");
     route("GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
           "0\r\nIdempotency-Key: tr-1\r\nHost: y\r\nIf-Match: \"t\"\r\n\r\n",
           &a);
     ok(a == ACT_HIT && req.id_len == 0, "an id, a Host, a precondition in "
                                         "trailers: none of them read");
-    is_int(status_of("GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                     "\r\nffffffffffffffffffff\r\n"),
-           400, "a chunk size past 64 bits: 400");
+    is_int(
+        status_of("GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                  "\r\nffffffffffffffffffff\r\n"),
+        400, "a chunk size past 64 bits: 400");
     is_int(status_of("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: "
                      "99999999999999999999999\r\n\r\n"),
            400, "a Content-Length past 64 bits: 400");
@@ -429,9 +454,10 @@ void test_musts(void)
     /* RFC 9110 3.3: nothing of a request is taken for the next on the
      * same connection (nginx sends many clients' over one). */
     {
-        const char *two = "GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k-1\r\n"
-                          "Accept: application/json\r\nIf-Match: \"t\"\r\n\r\n"
-                          "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        const char *two =
+            "GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k-1\r\n"
+            "Accept: application/json\r\nIf-Match: \"t\"\r\n\r\n"
+            "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
         size_t used, used2;
         int status;
 
@@ -443,19 +469,22 @@ void test_musts(void)
            "preconditions: none");
     }
     /* RFC 9110 13: preconditions, with no entity tags to match. */
-    is_int(status_of("GET / HTTP/1.1\r\nHost: x\r\nIf-Match: \"t\"\r\n\r\n"), 412,
-           "If-Match with a tag: 412, not counted");
+    is_int(status_of("GET / HTTP/1.1\r\nHost: x\r\nIf-Match: \"t\"\r\n\r\n"),
+           412, "If-Match with a tag: 412, not counted");
     is_int(status_of("GET / HTTP/1.1\r\nHost: x\r\nIf-Match: *\r\n\r\n"), 200,
            "If-Match: *: counted");
     is_int(status_of("GET / HTTP/1.1\r\nHost: x\r\nIf-Match: *\r\n"
                      "If-Match: \"t\"\r\n\r\n"),
            412, "If-Match: * and a tag: 412");
-    is_int(status_of("GET /hits HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\n\r\n"),
-           304, "If-None-Match: *: 304");
-    is_int(status_of("GET / HTTP/1.1\r\nHost: x\r\nIf-None-Match: W/\"t\"\r\n\r\n"),
+    is_int(
+        status_of("GET /hits HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\n\r\n"),
+        304, "If-None-Match: *: 304");
+    is_int(status_of(
+               "GET / HTTP/1.1\r\nHost: x\r\nIf-None-Match: W/\"t\"\r\n\r\n"),
            200, "If-None-Match with a tag: counted");
-    is_int(status_of("GET /nope HTTP/1.1\r\nHost: x\r\nIf-Match: \"t\"\r\n\r\n"),
-           404, "a precondition on a 404: ignored");
+    is_int(
+        status_of("GET /nope HTTP/1.1\r\nHost: x\r\nIf-Match: \"t\"\r\n\r\n"),
+        404, "a precondition on a 404: ignored");
     is_int(status_of("POST / HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\n"
                      "Content-Length: 0\r\n\r\n"),
            405, "a precondition on a 405: ignored");
@@ -464,6 +493,7 @@ void test_musts(void)
           "Sun, 06 Nov 2094 08:49:37 GMT\r\nRange: bytes=0-1\r\n"
           "If-Range: \"t\"\r\n\r\n",
           &a);
-    is_int(a, ACT_HIT, "dates, Range and If-Range, with no dates or ranges "
-                       "here: ignored");
+    is_int(a, ACT_HIT,
+           "dates, Range and If-Range, with no dates or ranges "
+           "here: ignored");
 }

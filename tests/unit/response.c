@@ -129,10 +129,12 @@ static const char *head_wrong(const struct buf *b)
     if (end == NULL)
         return "no end of head";
     for (const char *q = p; q < end + 4; q++)
-        if ((*q == '\r' && q[1] != '\n') || (*q == '\n' && (q == p || q[-1] != '\r')))
+        if ((*q == '\r' && q[1] != '\n') ||
+            (*q == '\n' && (q == p || q[-1] != '\r')))
             return "a bare CR or LF";
-    if (!(b->len > 13 && memcmp(p, "HTTP/1.1 ", 9) == 0 && isdigit((unsigned char)p[9]) &&
-          isdigit((unsigned char)p[10]) && isdigit((unsigned char)p[11]) && p[12] == ' '))
+    if (!(b->len > 13 && memcmp(p, "HTTP/1.1 ", 9) == 0 &&
+          isdigit((unsigned char)p[9]) && isdigit((unsigned char)p[10]) &&
+          isdigit((unsigned char)p[11]) && p[12] == ' '))
         return "a bad status line";
     for (p = strstr(p, "\r\n") + 2; p < end + 2; p = strstr(p, "\r\n") + 2) {
         size_t len = (size_t)(strstr(p, "\r\n") - p), name = strcspn(p, ":");
@@ -159,8 +161,9 @@ static const char *head_wrong(const struct buf *b)
             char wd[4], mon[4];
             int d, y, hh, mm, ss, used = 0;
 
-            if (len != 35 || sscanf(p + 6, "%3[A-Za-z], %2d %3s %4d %2d:%2d:%2d GMT%n", wd, &d, mon,
-                                    &y, &hh, &mm, &ss, &used) != 7 ||
+            if (len != 35 ||
+                sscanf(p + 6, "%3[A-Za-z], %2d %3s %4d %2d:%2d:%2d GMT%n", wd,
+                       &d, mon, &y, &hh, &mm, &ss, &used) != 7 ||
                 used != 29 || p[9] != ',')
                 return "a Date that is no IMF-fixdate";
             date = 1;
@@ -174,10 +177,10 @@ static void test_heads(void)
 {
     static const int statuses[] = {200, 304, 400, 404, 405, 412, 413,
                                    414, 421, 431, 501, 503, 505};
-    static const char *reqs[] = {"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
-                                 "GET / HTTP/1.0\r\n\r\n",
-                                 "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
-                                 "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"};
+    static const char *reqs[] = {
+        "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.0\r\n\r\n",
+        "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"};
     struct buf b = {0};
     const char *wrong = NULL;
     int count = 0;
@@ -201,8 +204,8 @@ static void test_heads(void)
         if (wrong != NULL)
             break;
     }
-    ok(wrong == NULL, "every response head is well-formed (%d of them)%s%s", count,
-       wrong ? ": " : "", wrong ? wrong : "");
+    ok(wrong == NULL, "every response head is well-formed (%d of them)%s%s",
+       count, wrong ? ": " : "", wrong ? wrong : "");
     reset(&b);
     http_reply_continue(&b);
     ok(b.len == 25 && memcmp(b.p, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0,
@@ -213,8 +216,10 @@ static void test_heads(void)
     buf_put(&b, "", 1);
     b.len--;
     ok(strncmp(b.p, "HTTP/1.1 304 Not Modified\r\n", 27) == 0 &&
-           header(&b, "Content-Length")[0] == '\0' && header(&b, "Content-Type")[0] == '\0' &&
-           strcmp(header(&b, "Cache-Control"), "no-store") == 0 && body(&b)[0] == '\0',
+           header(&b, "Content-Length")[0] == '\0' &&
+           header(&b, "Content-Type")[0] == '\0' &&
+           strcmp(header(&b, "Cache-Control"), "no-store") == 0 &&
+           body(&b)[0] == '\0',
        "304: no content, no Content-Length or Content-Type, its Cache-Control");
     free(b.p);
 }
