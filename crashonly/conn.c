@@ -153,6 +153,10 @@ static void consume(struct conn *c, const char *data, size_t len)
             deadline(c, cfg->header_timeout_ms);
         data += used;
         len -= used;
+        if (c->req.continue_due) { /* the headers are in, the body is not */
+            http_reply_continue(&c->out);
+            c->req.continue_due = 0;
+        }
         if (r == HTTP_MORE)
             break;
         if (r == HTTP_BAD) {

@@ -75,7 +75,11 @@ const char function_library[] =
     "  end\n"
     "  return out\n"
     "end\n"
-    "-- co_hits_4 KEYS total, workers: both, as one JSON snapshot.\n"
+    "-- co_hits_4 KEYS total, workers: both, as one JSON snapshot. It writes\n"
+    "-- nothing, but is not flagged no-writes, so that a master without a\n"
+    "-- replica in sync (min-replicas-to-write) refuses it as it refuses a\n"
+    "-- count: a master the Sentinels deposed while it was away answers\n"
+    "-- NOREPLICAS, not totals that its successor has left behind.\n"
     "local function hits(keys)\n"
     "  local w, workers = redis.call('HGETALL', keys[2]), {}\n"
     "  for i = 1, #w, 2 do workers[w[i]] = tonumber(w[i + 1]) end\n"
@@ -83,5 +87,4 @@ const char function_library[] =
     "  return cjson.encode({total = total, workers = workers})\n"
     "end\n"
     "redis.register_function('co_count_4', count)\n"
-    "redis.register_function{function_name = 'co_hits_4',\n"
-    "  callback = hits, flags = {'no-writes'}}\n";
+    "redis.register_function('co_hits_4', hits)\n";

@@ -7,11 +7,23 @@
 #include <string.h>
 #include <strings.h>
 
-enum { H_OTHER, H_REQUEST_ID, H_IDEMPOTENCY_KEY, H_ACCEPT };
+enum {
+    H_OTHER,
+    H_REQUEST_ID,
+    H_IDEMPOTENCY_KEY,
+    H_ACCEPT,
+    H_HOST,
+    H_EXPECT,
+    H_IF_MATCH,
+    H_IF_NONE_MATCH
+};
 
 /* Where the request target is read up to: origin-form ("/path?query") goes
  * straight to U_PATH; absolute-form ("http://host/path"), which a server
- * must accept too, passes the scheme and authority first. */
+ * must accept too (RFC 9112 3.2.2), passes the scheme and authority first:
+ * a scheme other than http is a resource this plain-TCP server cannot
+ * answer for (421, RFC 9110 7.4), an empty host is invalid (400, 4.2.1),
+ * and so is userinfo (400, 4.2.4). */
 enum { U_START, U_SCHEME, U_SLASH1, U_SLASH2, U_AUTHORITY, U_PATH, U_DONE };
 
 static llhttp_settings_t settings;
@@ -39,6 +51,11 @@ static int on_message_begin(llhttp_t *p)
     r->path_len = r->url_len = r->head_bytes = r->body_len = 0;
     r->url_state = U_START;
     r->headers = r->json = 0;
+    r->hosts = r->host_bad = r->upgrade = r->expect = r->continue_due = 0;
+    r->if_match = r->if_none_match = COND_NONE;
+    r->trailers = 0;
+    r->scheme_len = r->authority_len = 0;
+    r->scheme_http = 0;
     r->id_from = ID_NONE;
     r->id_seen = r->id_bad = 0;
     r->field_len = r->value_len = r->id_len = 0;
@@ -62,6 +79,8 @@ static int on_url(llhttp_t *p, const char *at, size_t n)
     r->url_len += n;
     if (r->url_len > HTTP_URL_MAX)
         return fail(r, 414);
+    if (llhttp_get_method(p) == HTTP_CONNECT) /* authority-form: 501 */
+        r->url_state = U_DONE;
     for (size_t i = 0; i < n && r->url_state != U_DONE; i++) {
         char c = at[i];
         int end = c == '?' || c == '#';
@@ -71,16 +90,29 @@ static int on_url(llhttp_t *p, const char *at, size_t n)
             r->url_state = c == '/' ? U_PATH : U_SCHEME;
             if (c == '/')
                 path_add(r, c);
+            r->scheme_http = (c | 0x20) == 'h';
+            r->scheme_len = 1;
             break;
         case U_SCHEME:
-            if (c == ':')
+            if (c != ':') {
+                r->scheme_http = r->scheme_http && r->scheme_len < 4 &&
+                                 (c | 0x20) == "http"[r->scheme_len];
+                r->scheme_len++;
+            } else if (!r->scheme_http || r->scheme_len != 4) {
+                return fail(r, 421);
+            } else {
                 r->url_state = U_SLASH1;
+            }
             break;
         case U_SLASH1:
         case U_SLASH2:
             r->url_state = c != '/' ? U_DONE : r->url_state + 1;
             break;
         case U_AUTHORITY:
+            if (c == '@' ||
+                (r->authority_len == 0 && (c == ':' || c == '/' || end)))
+                return fail(r, 400);
+            r->authority_len++;
             if (c == '/' || end) {
                 path_add(r, '/');
                 r->url_state = end ? U_DONE : U_PATH;
@@ -122,9 +154,16 @@ static int on_header_field_complete(llhttp_t *p)
 
     if (++r->headers > HTTP_HEADERS_MAX)
         return fail(r, 431);
-    r->which = is_field(r, "x-request-id")      ? H_REQUEST_ID
+    /* Trailer fields are never merged into the header section (RFC 9112
+     * 7.1.2): an id, a Host or a precondition sent there is not read. */
+    r->which = r->trailers                      ? H_OTHER
+               : is_field(r, "x-request-id")    ? H_REQUEST_ID
                : is_field(r, "idempotency-key") ? H_IDEMPOTENCY_KEY
                : is_field(r, "accept")          ? H_ACCEPT
+               : is_field(r, "host")            ? H_HOST
+               : is_field(r, "expect")          ? H_EXPECT
+               : is_field(r, "if-match")        ? H_IF_MATCH
+               : is_field(r, "if-none-match")   ? H_IF_NONE_MATCH
                                                 : H_OTHER;
     r->field_len = 0;
     r->value_len = 0;
@@ -161,21 +200,85 @@ static void take_id(struct http_req *r, enum http_id_from from)
     r->id_from = from;
 }
 
+/* True when the Expect value s[0..len), a list (RFC 9110 5.6.1: empty
+ * members ignored), holds 100-continue. */
+static int expects_continue(const char *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        size_t a, b;
+
+        while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
+            i++;
+        a = i;
+        while (i < len && s[i] != ',')
+            i++;
+        b = i;
+        while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
+            b--;
+        if (b - a == 12 && strncasecmp(s + a, "100-continue", 12) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* A precondition's value: "*", or entity tags (there are none to match
+ * here). Several If-Match lines hold "*" only if each does; one "*" in
+ * If-None-Match makes it "*". */
+static enum http_cond cond(enum http_cond was, const struct http_req *r,
+                           int none_match)
+{
+    int star = r->value_len == 1 && r->value[0] == '*';
+
+    if (none_match)
+        return star || was == COND_ANY ? COND_ANY : COND_TAGS;
+    return star && was != COND_TAGS ? COND_ANY : COND_TAGS;
+}
+
 static int on_header_value_complete(llhttp_t *p)
 {
     struct http_req *r = REQ(p);
 
-    if (r->which == H_REQUEST_ID) {
+    /* llhttp leaves the value's trailing whitespace in: it is not part of
+     * the value (RFC 9110 5.5). A value longer than we keep is left as
+     * it is: over-long for every header we read. */
+    if (r->which != H_OTHER && r->value_len <= HTTP_VALUE_MAX)
+        while (r->value_len > 0 && (r->value[r->value_len - 1] == ' ' ||
+                                    r->value[r->value_len - 1] == '\t'))
+            r->value_len--;
+    switch (r->which) {
+    case H_REQUEST_ID:
         take_id(r, ID_REQUEST_ID);
-    } else if (r->which == H_IDEMPOTENCY_KEY) {
+        break;
+    case H_IDEMPOTENCY_KEY:
         take_id(r, ID_IDEMPOTENCY_KEY);
-    } else if (r->which == H_ACCEPT) {
+        break;
+    case H_ACCEPT: {
         size_t n =
             r->value_len < HTTP_VALUE_MAX ? r->value_len : HTTP_VALUE_MAX;
 
         r->value[n] = '\0';
         if (strcasestr(r->value, "application/json") != NULL)
             r->json = 1;
+        break;
+    }
+    case H_HOST:
+        r->hosts++;
+        if (r->value_len > HTTP_VALUE_MAX || !host_ok(r->value, r->value_len))
+            r->host_bad = 1;
+        break;
+    case H_EXPECT:
+        if (r->value_len <= HTTP_VALUE_MAX &&
+            expects_continue(r->value, r->value_len))
+            r->expect = 1;
+        break;
+    case H_IF_MATCH:
+        r->if_match = cond(r->if_match, r, 0);
+        break;
+    case H_IF_NONE_MATCH:
+        r->if_none_match = cond(r->if_none_match, r, 1);
+        break;
     }
     r->which = H_OTHER;
     return 0;
@@ -185,14 +288,35 @@ static int on_headers_complete(llhttp_t *p)
 {
     struct http_req *r = REQ(p);
 
-    if (r->url_state == U_AUTHORITY) /* http://host: the path is "/" */
+    int body = (p->flags & F_CHUNKED) ||
+               ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
+
+    if (r->url_state == U_AUTHORITY) { /* http://host: the path is "/" */
+        if (r->authority_len == 0)
+            return fail(r, 400);
         path_add(r, '/');
-    if (p->http_major != 1) /* HTTP/0.9 has no headers to carry an id */
+    }
+    /* HTTP/0.9 has no headers to carry an id; 2 and up is not this
+     * protocol. A higher 1.x is taken as 1.1 (RFC 9110 2.5). */
+    if (p->http_major != 1)
         return fail(r, 505);
     r->method = llhttp_get_method(p);
     r->http10 = p->http_minor == 0;
+    r->trailers = 1;               /* whatever fields come now */
+    if (r->method == HTTP_CONNECT) /* no tunnels here */
+        return fail(r, 501);
+    /* RFC 9112 3.2: no Host in HTTP/1.1, two, or an invalid one. */
+    if (r->hosts > 1 || r->host_bad || (!r->http10 && r->hosts == 0))
+        return fail(r, 400);
+    /* RFC 9112 6.1: HTTP/1.0 framing with Transfer-Encoding is faulty. */
+    if (r->http10 && (p->flags & F_TRANSFER_ENCODING))
+        return fail(r, 400);
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > HTTP_BODY_MAX)
         return fail(r, 413);
+    r->upgrade = p->upgrade;
+    /* RFC 9110 10.1.1: a 100 (Continue) before the body is read, or the
+     * final answer now; never to HTTP/1.0 (15.2). */
+    r->continue_due = r->expect && !r->http10 && body;
     return 0;
 }
 
@@ -209,7 +333,10 @@ static int on_message_complete(llhttp_t *p)
 {
     struct http_req *r = REQ(p);
 
-    r->keepalive = llhttp_should_keep_alive(p);
+    /* After an upgrade llhttp parses nothing more: answer, then close (we
+     * switch to no protocol, RFC 9110 7.8). */
+    r->keepalive = llhttp_should_keep_alive(p) && !r->upgrade;
+    r->continue_due = 0;
     return HPE_PAUSED;
 }
 
@@ -229,6 +356,8 @@ void http_init(struct http_req *r)
     }
     memset(r, 0, sizeof(*r));
     llhttp_init(&r->parser, HTTP_REQUEST, &settings);
+    /* Any version parses; on_headers_complete answers 505 but for 1.x. */
+    llhttp_set_lenient_version(&r->parser, 1);
     r->parser.data = r;
 }
 
@@ -246,9 +375,11 @@ enum http_result http_feed(struct http_req *r, const char *data, size_t len,
         return HTTP_DONE;
     }
     *used = len;
+    /* Any version parses (lenient): a version error is its syntax, or
+     * what ends its line (a bare LF: RFC 9112 2.2 allows 400), not a
+     * version we lack. The HTTP/2 preface is one. */
     if (r->status == 0)
-        r->status =
-            e == HPE_INVALID_VERSION || e == HPE_PAUSED_H2_UPGRADE ? 505 : 400;
+        r->status = e == HPE_PAUSED_H2_UPGRADE ? 505 : 400;
     r->keepalive = 0;
     return HTTP_BAD;
 }
@@ -290,6 +421,13 @@ enum http_action http_plan(const struct http_req *r, int *status)
         return *status = 405, ACT_REPLY;
     if (route->action == ACT_HIT && r->id_bad)
         return *status = 400, ACT_REPLY;
+    /* RFC 9110 13.2: preconditions, evaluated once the request is known
+     * good and before its action. No representation here has an entity
+     * tag: If-Match holds for "*" only, If-None-Match for tags only. */
+    if (r->if_match == COND_TAGS)
+        return *status = 412, ACT_REPLY;
+    if (r->if_none_match == COND_ANY)
+        return *status = 304, ACT_REPLY;
     return route->action;
 }
 
@@ -314,18 +452,26 @@ static const char *reason(int status)
     switch (status) {
     case 200:
         return "OK";
+    case 304:
+        return "Not Modified";
     case 400:
         return "Bad Request";
     case 404:
         return "Not Found";
     case 405:
         return "Method Not Allowed";
+    case 412:
+        return "Precondition Failed";
     case 413:
         return "Content Too Large";
     case 414:
         return "URI Too Long";
+    case 421:
+        return "Misdirected Request";
     case 431:
         return "Request Header Fields Too Large";
+    case 501:
+        return "Not Implemented";
     case 503:
         return "Service Unavailable";
     case 505:
@@ -336,7 +482,8 @@ static const char *reason(int status)
 }
 
 /* The status line and the headers every response has, up to the headers
- * particular to it; the caller ends the head with "\r\n". */
+ * particular to it; the caller ends the head with "\r\n". type NULL: no
+ * content, and no Content-Type or Content-Length (a 304). */
 static void head(struct buf *b, const struct http_req *r, int status,
                  const char *type, size_t length)
 {
@@ -346,10 +493,12 @@ static void head(struct buf *b, const struct http_req *r, int status,
     buf_puts(b, reason(status));
     buf_puts(b, "\r\nDate: ");
     buf_puts(b, date);
-    buf_puts(b, "\r\nContent-Type: ");
-    buf_puts(b, type);
-    buf_puts(b, "\r\nContent-Length: ");
-    buf_putll(b, (long long)length);
+    if (type != NULL) {
+        buf_puts(b, "\r\nContent-Type: ");
+        buf_puts(b, type);
+        buf_puts(b, "\r\nContent-Length: ");
+        buf_putll(b, (long long)length);
+    }
     buf_puts(b, "\r\nCache-Control: no-store\r\n");
     if (!r->keepalive)
         buf_puts(b, "Connection: close\r\n");
@@ -399,6 +548,13 @@ void http_reply_status(struct buf *b, const struct http_req *r, int status)
     const char *text = status == 200 ? "ok" : reason(status);
     size_t len = strlen(text) + 1;
 
+    /* A 304 has no content, and no Content-Length: that of the 200 it
+     * stands for is not known (RFC 9110 8.6, 15.4.5). */
+    if (status == 304) {
+        head(b, r, 304, NULL, 0);
+        buf_puts(b, "\r\n");
+        return;
+    }
     head(b, r, status, "text/plain; charset=utf-8", len);
     if (status == 405)
         buf_puts(b, "Allow: GET\r\n");
@@ -407,4 +563,9 @@ void http_reply_status(struct buf *b, const struct http_req *r, int status)
     buf_puts(b, "\r\n");
     buf_puts(b, text);
     buf_puts(b, "\n");
+}
+
+void http_reply_continue(struct buf *b)
+{
+    buf_puts(b, "HTTP/1.1 100 Continue\r\n\r\n");
 }

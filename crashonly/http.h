@@ -25,6 +25,14 @@ enum http_id_from {
     ID_IDEMPOTENCY_KEY = 2 /* Idempotency-Key: the client's */
 };
 
+/* What a request's If-Match or If-None-Match said. The resources here
+ * have no entity tags, so no listed tag ever matches. */
+enum http_cond {
+    COND_NONE = 0, /* no such header */
+    COND_ANY,      /* "*": true for If-Match, false for If-None-Match */
+    COND_TAGS      /* entity tags: false for If-Match, true otherwise */
+};
+
 /* One client connection's parser, and what its current request asked. */
 struct http_req {
     llhttp_t parser;
@@ -47,10 +55,24 @@ struct http_req {
     int id_seen;               /* the id headers seen, as http_id_from bits */
     int id_bad;    /* an id header was invalid or repeated */
     int json;      /* Accept names application/json */
+    int hosts;     /* Host header lines */
+    int host_bad;  /* a Host value that is no uri-host [":" port] */
+    int upgrade;   /* CONNECT, or Upgrade with Connection: upgrade: llhttp
+                      parses nothing after it, so the connection closes */
+    int expect;    /* Expect: 100-continue */
+    int continue_due; /* a 100 (Continue) is owed before the body: the
+                         request is HTTP/1.1, says a body follows, and
+                         has not sent it yet (conn.c sends it) */
+    enum http_cond if_match, if_none_match; /* the preconditions */
+    int trailers;         /* the fields now read are trailers: never ours */
+    size_t scheme_len;    /* absolute-form: the scheme's bytes so far */
+    int scheme_http;      /* ... and they spell "http" so far */
+    size_t authority_len; /* its authority's bytes so far */
     int method;    /* llhttp_method_t */
     int keepalive; /* the connection may carry another request */
     int http10;    /* HTTP/1.0: keep-alive must be said */
-    int status;    /* an error our callbacks found: 413, 414, 431 */
+    int status;    /* an error our callbacks found: 400, 413, 414, 421,
+                      431, 501, 505 */
 };
 
 enum http_result {
@@ -77,8 +99,9 @@ enum http_result http_feed(struct http_req *r, const char *data, size_t len,
 void http_next(struct http_req *r);
 
 /* What to do for the complete request r: its route's action, or
- * ACT_REPLY with the status to answer (404, 405, 400 for a bad id; 200
- * for /healthz). Sets *status to 200 for the other actions. */
+ * ACT_REPLY with the status to answer (404, 405, 400 for a bad id, 412
+ * or 304 for a precondition that fails; 200 for /healthz). Sets *status
+ * to 200 for the other actions. */
 enum http_action http_plan(const struct http_req *r, int *status);
 
 /* True when s[0..len) is a valid id: 1-128 of [A-Za-z0-9._:-]. */
@@ -93,5 +116,7 @@ void http_reply_hit(struct buf *b, const struct http_req *r, const char *worker,
 void http_reply_json(struct buf *b, const struct http_req *r, const char *json,
                      size_t len);
 void http_reply_status(struct buf *b, const struct http_req *r, int status);
+/* The interim 100 (Continue) for r, once its headers are in. */
+void http_reply_continue(struct buf *b);
 
 #endif

@@ -24,7 +24,7 @@ static void (*on_ready)(void);
 static struct buf cmd_keys; /* total workers repeats: co_count_4's first
                                keys */
 static struct buf cmd_tail; /* worker seconds: its first arguments */
-static struct buf cmd_hits; /* FCALL_RO co_hits_4 2 total workers */
+static struct buf cmd_hits; /* FCALL co_hits_4 2 total workers */
 
 /* The hits of this loop pass, sent as one co_count_4 call by
  * send_batch(). */
@@ -70,6 +70,7 @@ static size_t call_error_len; /* 0: they get their numbers */
 static ev_timer watchdog;
 static unsigned pending;   /* commands sent and not yet answered */
 static ev_tstamp progress; /* last reply, or when pending left 0 */
+static ev_tstamp last_tick; /* when the watchdog last ran */
 static int connected;
 static ev_tstamp last_error_log;
 
@@ -163,8 +164,9 @@ static void log_rate_limited(const char *error)
 
 /* An error reply to a client's command: the client gets a 503. A missing
  * function (FUNCTION FLUSH) is fixed by a restart, which reloads it; a
- * master turned replica (READONLY: a failover) too, whose restart asks
- * the Sentinels where the master is now. */
+ * master turned replica (READONLY: a failover), or one with no replica
+ * (NOREPLICAS), too, whose restart asks the Sentinels where the master is
+ * now. */
 static void error_reply(const redisReply *r)
 {
     if (strstr(r->str, "Function not found") != NULL)
@@ -175,6 +177,12 @@ static void error_reply(const redisReply *r)
     if (strncmp(r->str, "READONLY", 8) == 0)
         die(EXIT_REDIS_LOST, "level=fatal event=redis_readonly error=\"%s\"",
             r->str);
+    /* A master with no replica in sync: one the Sentinels deposed while
+     * it was away (paused, cut off), or one whose replicas are all gone.
+     * Either way the restart asks the Sentinels again. */
+    if (strncmp(r->str, "NOREPLICAS", 10) == 0)
+        die(EXIT_REDIS_LOST,
+            "level=fatal event=redis_noreplicas error=\"%s\"", r->str);
     log_rate_limited(r->str);
 }
 
@@ -459,13 +467,29 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 }
 
 /* Every tick: end the process if Redis is late; ping it when idle so a
- * silent Redis is found out even with no clients. */
+ * silent Redis is found out even with no clients.
+ *
+ * A tick that comes more than two periods after the last one means that
+ * this process did not run meanwhile (SIGSTOP, a frozen container, a
+ * starved or suspended machine): how long Redis seems to have taken says
+ * nothing of Redis then, and its reply may be waiting in our socket, read
+ * in this same loop pass. So Redis's deadline starts again from now: a
+ * Redis that is really silent still ends the process, REDIS_TIMEOUT_MS
+ * after it ran again (tests/worker.t). */
 static void on_watchdog(struct ev_loop *l, ev_timer *w, int revents)
 {
-    ev_tstamp late = ev_now(l) - progress;
+    ev_tstamp now = ev_now(l);
+    ev_tstamp gap = now - last_tick;
+    ev_tstamp late;
 
-    (void)w;
     (void)revents;
+    last_tick = now;
+    if (gap > 2 * w->repeat) {
+        log_line("level=warn event=stalled ms=%.0f pending=%u",
+                 (gap - w->repeat) * 1000, pending);
+        progress = now;
+    }
+    late = now - progress;
     if (pending > 0 && late * 1000 > cfg->redis_timeout_ms)
         die(connected ? EXIT_REDIS_SLOW : EXIT_REDIS_LOST,
             "level=fatal event=%s timeout_ms=%d pending=%u",
@@ -496,7 +520,7 @@ void store_start(struct ev_loop *l, const struct config *c, void (*ready)(void),
     arg(&cmd_tail, c->worker);
     arg(&cmd_tail, secs);
     buf_puts(&cmd_hits, "*5\r\n");
-    arg(&cmd_hits, "FCALL_RO");
+    arg(&cmd_hits, "FCALL");
     arg(&cmd_hits, FUNCTION_HITS);
     arg(&cmd_hits, "2");
     arg(&cmd_hits, KEY_TOTAL);
@@ -556,6 +580,7 @@ void store_start(struct ev_loop *l, const struct config *c, void (*ready)(void),
                       function_library);
 
     tick = c->redis_timeout_ms / 4000.0;
+    last_tick = ev_now(loop);
     ev_timer_init(&watchdog, on_watchdog, tick, tick);
     ev_timer_start(loop, &watchdog);
 }

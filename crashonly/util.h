@@ -34,6 +34,11 @@ void co_assert_fail(const char *expr, const char *file, int line)
  * [A-Za-z0-9._:-]. Callers bound the length. */
 int token_ok(const char *s, size_t len);
 
+/* True when s[0..len) is a Host field value: uri-host [ ":" port ]
+ * (RFC 9112 3.2): an IP-literal in brackets or a reg-name, then an
+ * optional port; the host not empty (an http URI's never is). */
+int host_ok(const char *s, size_t len);
+
 /* Allocation failure aborts, so callers never test for NULL. */
 void *xmalloc(size_t size);
 void *xrealloc(void *p, size_t size);

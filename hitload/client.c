@@ -38,6 +38,8 @@ struct conn {
     int attempts;      /* attempts started for it */
     int status;        /* the last attempt's answer; 0: none */
     uint64_t intended; /* when it should have gone out, us */
+    uint64_t sent;     /* when its first attempt began, us: before its
+                          first byte was written */
     char *out;         /* the request: a shared prefix, then the key */
     size_t out_len;    /* bytes of out to send */
     size_t out_off;    /* bytes of out sent */
@@ -114,7 +116,7 @@ static void finish(struct conn *c)
 
     stats_finished(c->status, hits, lat, now);
     output_ledger(opt->run, c->seq, c->attempts, c->status, hits,
-                  answered ? c->resp.worker : "", lat);
+                  answered ? c->resp.worker : "", lat, c->sent, now);
     c->state = C_IDLE; /* the timer stops itself when it next fires */
     inflight--;
     c->next = idle_conns;
@@ -232,6 +234,7 @@ static void start(struct conn *c, long long seq, uint64_t intended)
     c->out_len = prefix_len + n + 4;
     inflight++;
     stats.attempted++;
+    c->sent = client_now_us();
     attempt(c);
 }
 

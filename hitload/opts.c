@@ -28,6 +28,7 @@ const char opts_usage[] =
     "      --attempts N      attempts per request (default 20)\n"
     "      --ledger FILE     TSV: key attempts status hits worker "
     "latency_us\n"
+    "                        sent_us done_us (monotonic clock)\n"
     "      --summary FILE    JSON summary\n"
     "      --series FILE     CSV: t_ms,answered,retried,failed,p99_us\n"
     "      --status FILE     one live line, rewritten every second\n"

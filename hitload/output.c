@@ -75,7 +75,8 @@ void output_open(const struct opts *o, uint64_t t0_us)
 }
 
 void output_ledger(const char *run, long long seq, int attempts, int status,
-                   long long hits, const char *worker, uint64_t latency_us)
+                   long long hits, const char *worker, uint64_t latency_us,
+                   uint64_t sent_us, uint64_t done_us)
 {
     if (ledger_fd < 0)
         return;
@@ -92,6 +93,10 @@ void output_ledger(const char *run, long long seq, int attempts, int status,
     buf_puts(&ledger, worker[0] ? worker : "-");
     buf_put(&ledger, "\t", 1);
     buf_putll(&ledger, (long long)latency_us);
+    buf_put(&ledger, "\t", 1);
+    buf_putll(&ledger, (long long)sent_us);
+    buf_put(&ledger, "\t", 1);
+    buf_putll(&ledger, (long long)done_us);
     buf_put(&ledger, "\n", 1);
     if (ledger.len >= LEDGER_FLUSH) {
         write_all(ledger_fd, ledger.p, ledger.len, "the ledger");

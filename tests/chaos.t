@@ -1,15 +1,20 @@
 #!/usr/bin/perl
 # make chaos, short and bounded, on a local stack of its own: it passes
-# while workers are SIGKILLed, and while Redis and nginx are too
-# (TARGETS), writes its report, and fails when another writer makes the
-# ledger and the totals disagree. The killer's Redis and nginx crashes one
-# by one. Then chaos BACKEND=compose refusing the port this stack holds,
-# each backend refusing a kind that is not its own, and make wrk's check.
+# while workers are SIGKILLed, while Redis and nginx are too (TARGETS),
+# while the Redis master is destroyed (redis-host), and while workers or
+# Redis are paused (SIGSTOP, then SIGCONT), writes its report, and fails
+# when another writer makes the ledger and the totals disagree, and when a
+# broken front hands an answer out late. The killer's Redis and nginx
+# crashes and its pauses one by one. Then chaos BACKEND=compose refusing
+# the port this stack holds, each backend refusing a kind that is not its
+# own, and make wrk's check.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Crashonly;
+use IO::Select;
+use IO::Socket::INET;
 use JSON::PP;
 use POSIX ();
 use Test::More;
@@ -17,33 +22,39 @@ use Time::HiRes qw(time sleep);
 
 my $top = $Crashonly::TOP;
 my $state = tmp() . '/stack';
-my %env = (STATE => $state, PORT => free_port(), REDIS_PORT => free_ports(3),
+my %env = (STATE => $state, PORT => free_port(), REDIS_PORT => free_ports(2),
     SENTINEL_PORT => free_ports(3), WORKER_PORT => free_ports(3), WORKERS => 3);
 local @ENV{ keys %env } = values %env;
 # STATE named here: the 'local' above is undone before END blocks run.
+# Only this process: a child forked below must never take the stack down.
+my $parent = $$;
 END {
     local $?;
-    system("STATE='$state' '$top/stack/down' >/dev/null 2>&1") if -e "$state/stack.pid";
+    system("STATE='$state' '$top/stack/down' >/dev/null 2>&1")
+        if $$ == $parent && -e "$state/stack.pid";
 }
 
 # This file kills Redis: every worker then logs that it lost it, and a
 # worker runit restarts before Redis is back (or while it loads its AOF,
 # or before its replica is in sync, or before the Sentinels have failed
-# over) logs that it could not have it. Those fatal lines are the test's
-# own.
+# over) logs that it could not have it. Pausing Redis past
+# REDIS_TIMEOUT_MS makes the workers that wait on it exit 113. Those fatal
+# lines are the test's own.
 expect_log(qr/ level=fatal event=redis_lost error=/,
     qr/ level=fatal event=redis_connect error="Connection refused"$/,
     qr/ level=fatal event=redis_loading error="LOADING /,
     qr/ level=fatal event=redis_noreplicas error="NOREPLICAS /,
     qr/ level=fatal event=redis_readonly error="READONLY /,
-    qr/ level=fatal event=redis_not_master role=slave$/);
+    qr/ level=fatal event=redis_not_master role=slave$/,
+    qr/ level=fatal event=redis_timeout timeout_ms=2000 pending=\d+$/,
+    qr/ level=fatal event=redis_connect_timeout timeout_ms=2000 pending=\d+$/);
 
 is(system("'$top/stack/up' >/dev/null"), 0, 'a stack of 3 workers is up');
 
 my $out = tmp() . '/run1';
 my $verdict = `DURATION=4 KILL_EVERY=0.5 CONNS=16 OUT=$out '$top/chaos/run' 2>&1`;
 is($? >> 8, 0, 'chaos passes while workers are killed') or diag $verdict;
-like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, [1-9]\d* workers killed, 0 client-visible errors, p99 [\d.]+ ms$/m,
+like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, linearizable, [1-9]\d* workers killed, 0 client-visible errors, \d+ hits\/s, p99 [\d.]+ ms, p99\.9 [\d.]+ ms$/m,
     'with one verdict line');
 like($verdict, qr/^t=  1s .*workers up \d\/3$/m, 'and a progress line a second');
 for my $f (qw(summary.md results.json timeseries.csv plot.png plot.svg ledger.tsv)) {
@@ -60,7 +71,7 @@ sub slurp { open(my $f, '<', $_[0]) or return ''; local $/; <$f> // '' }
 sub pid_of { (slurp("$state/sv/$_[0]/supervise/pid") =~ /(\d+)/)[0] // 0 }
 # The Redis node that is master now: redis1 or redis2.
 sub master_node {
-    for my $i (1 .. 3) {
+    for my $i (1, 2) {
         my $r = eval { redis_cmd($env{REDIS_PORT} + $i - 1, 'ROLE') };
         return "redis$i" if ref $r && $r->[0] eq 'master';
     }
@@ -94,16 +105,56 @@ for my $kind (qw(redis nginx)) {
     ok($new && $new != $old, "$service runs again under runsv, pid $new");
 }
 
+# The killer's pauses alone, one each: the process is stopped, the same
+# pid runs again once the pause is over (the killer waits for it), and the
+# stack serves.
+sub state_of { (slurp("/proc/$_[0]/stat") =~ /^\d+ \(.*\) (\S)/s)[0] // 'gone' }
+for my $kind (qw(pause pause-redis)) {
+    my $service = $kind eq 'pause' ? 'w\d' : 'redis\d';
+    my $kills = tmp() . "/kills-$kind.tsv";
+    my $killer = fork() // die;
+    if ($killer == 0) {
+        { exec 'env', "TARGETS=$kind", "$top/chaos/killer", 1, 0.5, $kills; }
+        POSIX::_exit(127);
+    }
+    sleep 0.8;
+    my ($svc, $pid, $ms) = slurp($kills) =~ /^\d+\t\d{13}\t$kind\t($service)\t(\d+)\t(\d+)\n\z/;
+    ok($pid, "killer TARGETS=$kind: one pause, of " . ($svc // 'nothing')
+        . ', ' . ($ms // '?') . ' ms') or diag slurp($kills);
+    ok(($ms // 0) >= 500 && ($ms // 0) <= 3000, 'of 0.5 to 3 s');
+    is(state_of($pid // 0), 'T', 'the process is stopped');
+    waitpid($killer, 0);
+    is($? >> 8, 0, 'the killer exits 0 once the pause is over');
+    like(state_of($pid // 0), qr/^[RSD]$/, 'and the same process runs again');
+    ok(serves_within(15), 'the stack serves /hits again');
+    # A Redis master stopped past the Sentinels' 1 s is failed over: the
+    # stack goes on once it has a master and a replica again (the old
+    # master's fence kills it, and it starts again as the replica).
+    settled(20) if $kind eq 'pause-redis';
+}
+
+# settled(SECONDS): wait until the two nodes are a master and a replica,
+# at most SECONDS; true when they are.
+sub roles {
+    join ' ', sort map { my $r = eval { redis_cmd($env{REDIS_PORT} + $_, 'ROLE') };
+        ref $r ? $r->[0] : 'down' } 0, 1;
+}
+sub settled {
+    my $until = time + $_[0];
+    sleep 0.2 until roles() eq 'master slave' || time > $until;
+    return roles() eq 'master slave';
+}
+
 # Redis and nginx killed too, beside workers: still nothing lost or doubled,
 # and each kind's recovery in the report.
 $out = tmp() . '/run-all';
 $verdict = `TARGETS=workers,redis,nginx DURATION=6 KILL_EVERY=1.5 CONNS=16 OUT=$out '$top/chaos/run' 2>&1`;
 is($? >> 8, 0, 'chaos TARGETS=workers,redis,nginx passes') or diag $verdict;
-like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, \d+ workers, \d+ redis and \d+ nginx killed, 0 client-visible errors, p99 [\d.]+ ms$/m,
+like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, linearizable, \d+ workers, \d+ redis and \d+ nginx killed, 0 client-visible errors, \d+ hits\/s, p99 [\d.]+ ms, p99\.9 [\d.]+ ms$/m,
     'its verdict counts the kills of each kind');
 $res = eval { decode_json(do { local $/; open(my $f, '<', "$out/results.json") or die; <$f> }) };
 my @k = @{ $res->{kills} // [] };
-ok(@k >= 3 && !grep({ $_->{target} !~ /^(w[1-3]|redis[1-3]|nginx)$/ } @k),
+ok(@k >= 3 && !grep({ $_->{target} !~ /^(w[1-3]|redis[12]|nginx)$/ } @k),
     'kills.tsv names the service killed: ' . join(' ', map { $_->{target} } @k));
 is(join(' ', grep { my $kind = $_; grep { $_->{kind} eq $kind } @k } qw(workers redis nginx)),
     'workers redis nginx', 'each kind was killed');
@@ -117,25 +168,68 @@ ok(!grep({ $_->{kind} eq 'redis' && !defined $_->{counting_ms} } @k),
 $out = tmp() . '/run-host';
 $verdict = `TARGETS=redis-host DURATION=9 KILL_EVERY=4 CONNS=16 OUT=$out '$top/chaos/run' 2>&1`;
 is($? >> 8, 0, 'chaos TARGETS=redis-host passes') or diag $verdict;
-like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, [1-9]\d* redis-host killed, 0 client-visible errors/m,
+like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, linearizable, [1-9]\d* redis-host killed, 0 client-visible errors/m,
     'with the masters destroyed counted');
 $res = eval { decode_json(do { local $/; open(my $f, '<', "$out/results.json") or die; <$f> }) };
 @k = @{ $res->{kills} // [] };
 ok(@k && !grep({ !defined $_->{failover_ms} || !defined $_->{counting_ms} } @k),
     'each destruction has its failover and its time to counting again: '
     . join(' ', map { ($_->{failover_ms} // '?') . '/' . ($_->{counting_ms} // '?') } @k));
-my @roles = map { my $r = eval { redis_cmd($env{REDIS_PORT} + $_, 'ROLE') }; ref $r ? $r->[0] : 'down' } 0 .. 2;
-is(join(' ', sort @roles), 'master slave slave', 'a master and two replicas again');
+ok(settled(20), 'a master and a replica again: ' . roles());
+
+# Workers paused: nothing lost, doubled or out of order, no client sees
+# an error, and no worker restarts (a resumed worker knows it was the one
+# that stopped: its watchdog does not blame Redis).
+my @pids = map { pid_of("w$_") } 1 .. 3;
+$out = tmp() . '/run-pause';
+$verdict = `TARGETS=pause DURATION=5 KILL_EVERY=0.7 CONNS=16 OUT=$out '$top/chaos/run' 2>&1`;
+is($? >> 8, 0, 'chaos TARGETS=pause passes') or diag $verdict;
+like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, linearizable, [1-9]\d* workers paused, 0 client-visible errors, /m,
+    'its verdict counts the pauses');
+is(join(' ', map { pid_of("w$_") } 1 .. 3), join(' ', @pids),
+    'no worker restarted: each resumed and served on');
+$res = eval { decode_json(do { local $/; open(my $f, '<', "$out/results.json") or die; <$f> }) };
+ok(@{ $res->{kills} // [] } && !grep({ $_->{kind} ne 'pause' || !$_->{pause_ms} } @{ $res->{kills} }),
+    'results.json lists each pause and its length');
+
+# Redis paused: workers whose call waits past REDIS_TIMEOUT_MS exit 113
+# and are restarted; still nothing lost, doubled or out of order.
+$out = tmp() . '/run-pause-redis';
+$verdict = `TARGETS=pause-redis DURATION=5 KILL_EVERY=1 CONNS=16 OUT=$out '$top/chaos/run' 2>&1`;
+is($? >> 8, 0, 'chaos TARGETS=pause-redis passes') or diag $verdict;
+like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, linearizable, [1-9]\d* redis paused, 0 client-visible errors, /m,
+    'its verdict counts the pauses');
+
+# A broken front: a proxy before the stack that holds one answer back and
+# hands it, later, to a request begun after another request had got a
+# larger number (and the held request that later one's answer). Every
+# count, total and number is right, and only real time tells: chaos must
+# fail, on linearizable alone.
+my $rc;
+my $front = free_port();
+my $liar = late_proxy($front, $env{PORT});
+$out = tmp() . '/run-late';
+$verdict = `PORT=$front TARGETS=workers DURATION=3 KILL_EVERY=10 CONNS=8 OUT=$out '$top/chaos/run' 2>&1`;
+$rc = $? >> 8;
+kill 'KILL', $liar;
+waitpid($liar, 0);
+is($rc, 1, 'chaos fails when a late answer is handed out') or diag $verdict;
+like($verdict, qr/^FAIL [\d,]+ hits, 0 lost, 0 doubled, not linearizable, /m,
+    'its verdict: nothing lost or doubled, but not linearizable');
+my $check = slurp("$out/check.out");
+like($check, qr/^FAIL linearizable +\S+ got \d+, first sent at \+[\d.]+ s, after \S+ got \d+ and was answered at \+[\d.]+ s/m,
+    'the check names the request and the earlier, larger answer') or diag $check;
+is(scalar(() = $check =~ /^ok /mg), 5, 'and every other check passes') or diag $check;
 
 # Each backend has its own kinds (chaos/killer's): a kind of the other's
 # is refused at once, with the backend's own list.
 my $msg = `BACKEND=compose TARGETS=workers,nginx DURATION=1 '$top/chaos/run' 2>&1`;
 is($? >> 8, 2, 'chaos BACKEND=compose refuses TARGETS=workers,nginx') or diag $msg;
-like($msg, qr/^chaos: TARGETS=nginx: BACKEND=compose crashes containers,partition,proxy,redis,redis-host,workers$/m,
+like($msg, qr/^chaos: TARGETS=nginx: BACKEND=compose crashes containers,partition,pause,pause-redis,proxy,redis,redis-host,workers$/m,
     'and says which kinds it has');
 $msg = `TARGETS=workers,containers DURATION=1 '$top/chaos/run' 2>&1`;
 is($? >> 8, 2, 'the local stack refuses TARGETS=containers') or diag $msg;
-like($msg, qr/^chaos: TARGETS=containers: BACKEND=local crashes nginx,redis,redis-host,workers$/m,
+like($msg, qr/^chaos: TARGETS=containers: BACKEND=local crashes nginx,pause,pause-redis,redis,redis-host,workers$/m,
     'and says which kinds it has');
 $msg = `TARGETS=workers,disk DURATION=1 '$top/chaos/run' 2>&1`;
 is($? >> 8, 2, 'chaos refuses an unknown target') or diag $msg;
@@ -152,7 +246,7 @@ if ($intruder == 0) {
 }
 $out = tmp() . '/run2';
 $verdict = `DURATION=2 KILL_EVERY=10 CONNS=8 OUT=$out '$top/chaos/run' 2>&1`;
-my $rc = $? >> 8;
+$rc = $? >> 8;
 waitpid($intruder, 0);
 is($rc, 1, 'chaos fails when the totals hold hits the ledger did not ask for')
     or diag $verdict;
@@ -180,3 +274,102 @@ like($wrk, qr/^PASS wrk completed \d+ requests \(\d+ 2xx\), \d+ workers killed; 
     'and prints both beside the bound');
 
 done_testing();
+
+# late_proxy(PORT, UPSTREAM): a front on 127.0.0.1:PORT for the stack at
+# UPSTREAM, one upstream connection per client connection, passing
+# requests and answers through, but for this: now and then it holds an
+# answer that carries X-Hits back; once another connection has sent a
+# request since then and had its answer, it gives the held answer to that
+# connection's next request, and that request's answer to the held one.
+# (A client sends its next request only after the answer before: the
+# later request began after a larger number was answered.) Returns the
+# pid of the process it runs in.
+sub late_proxy {
+    my ($port, $up) = @_;
+    my $ls = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port,
+        Listen => 64, ReuseAddr => 1) or die "late_proxy: $!";
+    my $pid = fork() // die;
+    if ($pid) {
+        close $ls;
+        return $pid;
+    }
+    # The child ends only by its SIGKILL, or here, never through END.
+    eval { serve_late($ls, $up) };
+    print STDERR "late_proxy: $@" if $@;
+    POSIX::_exit(1);
+}
+
+sub serve_late {
+    my ($ls, $up) = @_;
+    my $sel = IO::Select->new($ls);
+    my (%peer, %in, %conn);   # fd => its other end; bytes from upstream
+    my ($held, $since) = (undef, 0); # [client, answer], when taken
+    my %fresh;                # client fd => a request sent since the hold
+    my %ready;                # client fd => that request was answered
+    my $last = time;
+    my $drop = sub {
+        for my $fd (@_) {
+            my $s = $conn{$fd} or next;
+            undef $held if $held && $held->[0] == $s;
+            $sel->remove($s);
+            close $s;
+            delete $_->{$fd} for \%conn, \%peer, \%in, \%fresh, \%ready;
+        }
+    };
+    while (1) {
+        for my $s ($sel->can_read(0.1)) {
+            if ($s == $ls) {
+                my $c = $ls->accept or next;
+                my $u = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                    PeerPort => $up) or do { close $c; next };
+                $conn{fileno $c} = $c;
+                $conn{fileno $u} = $u;
+                $peer{fileno $c} = $u;
+                $peer{fileno $u} = $c;
+                $in{fileno $u} = '';
+                $sel->add($c, $u);
+                next;
+            }
+            # One batch can hold both ends of a pair, the second closed by
+            # the first's EOF below.
+            my $fd = fileno $s;
+            next unless defined $fd && $conn{$fd} && $peer{$fd};
+            my $n = sysread($s, my $buf, 65536);
+            if (!$n) {
+                $drop->($fd, fileno($peer{$fd}) // ());
+                next;
+            }
+            if (!exists $in{$fd}) { # a client's request: pass it on
+                $fresh{$fd} = 1 if $held;
+                syswrite($peer{$fd}, $buf);
+                next;
+            }
+            $in{$fd} .= $buf;
+            my $c = $peer{$fd};
+            while ($in{$fd} =~ /\r\n\r\n/) {
+                my ($head) = $in{$fd} =~ /^(.*?\r\n\r\n)/s;
+                my ($len) = $head =~ /^Content-Length: *(\d+)\r$/mi;
+                last if length($in{$fd}) < length($head) + ($len // 0);
+                my $answer = substr($in{$fd}, 0, length($head) + ($len // 0), '');
+                my $cfd = fileno $c;
+                if ($head !~ /^X-Hits:/mi) {
+                    syswrite($c, $answer);
+                } elsif (!$held && time - $last > 0.3) {
+                    ($held, $since) = ([$c, $answer], time);
+                    %fresh = %ready = ();
+                } elsif ($held && $held->[0] != $c && $ready{$cfd}) {
+                    syswrite($c, $held->[1]);
+                    syswrite($held->[0], $answer);
+                    ($held, $last) = (undef, time);
+                } else {
+                    $ready{$cfd} = 1 if $fresh{$cfd};
+                    syswrite($c, $answer);
+                }
+            }
+        }
+        if ($held && time - $since > 1) { # no chance: hand it back as it was
+            syswrite($held->[0], $held->[1]);
+            ($held, $last) = (undef, time);
+        }
+    }
+}

@@ -1,13 +1,15 @@
 #!/usr/bin/perl
 # The chaos checker on synthetic histories: it passes good ones and must
 # reject each kind of bad one (a lost hit, a doubled hit, a duplicated
-# value, a gap, a made-up value, per-worker totals that do not add up).
+# value, a gap, a made-up value, per-worker totals that do not add up,
+# numbers out of real-time order).
 use strict;
 use warnings;
 use File::Basename qw(dirname);
 use File::Spec;
 use File::Temp qw(tempdir);
 use Test::More;
+use Time::HiRes qw(time);
 
 # The project's top, from this file's place: it runs from any directory.
 my $top = File::Spec->rel2abs(dirname(__FILE__) . '/..');
@@ -16,17 +18,22 @@ my $dir = tempdir(CLEANUP => 1);
 my $n = 0;
 
 # run(before_total, after_total, [ledger rows], %opt) -> (exit code, output)
-# A row is [status, hits]; keys are made up. Workers hold the whole total
-# in w1 unless $opt{after_workers} says otherwise.
+# A row is [status, hits] or [status, hits, sent_us, done_us]; without
+# times every request runs from 1000 to 2000 us, all of them concurrent.
+# Keys are made up. Workers hold the whole total in w1 unless
+# $opt{after_workers} says otherwise.
 sub run {
     my ($b, $a, $rows, %opt) = @_;
     my $p = "$dir/" . $n++;
     my $aw = $opt{after_workers} // $a;
     write_file("$p.before", qq({"total":$b,"workers":{"w1":$b}}));
     write_file("$p.after", qq({"total":$a,"workers":{"w1":$aw}}));
-    write_file("$p.ledger", join '', map {
-        "k$_->[2]\t1\t$_->[0]\t$_->[1]\tw1\t100\n"
-    } map { [@{ $rows->[$_] }, $_] } 0 .. $#$rows);
+    my @lines = map {
+        my ($st, $h, $sent, $done) = @{ $rows->[$_] };
+        ($sent, $done) = (1000, 2000) unless defined $done;
+        "k$_\t1\t$st\t$h\tw1\t100\t$sent\t$done\n"
+    } 0 .. $#$rows;
+    write_file("$p.ledger", join '', $opt{reversed} ? reverse @lines : @lines);
     my $ex = $opt{exclusive} // 1 ? '--exclusive' : '';
     my $out = `$top/chaos/check $ex --json $p.json $p.before $p.after $p.ledger 2>&1`;
     return ($? >> 8, $out);
@@ -42,7 +49,7 @@ my ($rc, $out);
 
 ($rc, $out) = run(10, 13, [[200, 11], [200, 12], [200, 13]]);
 is($rc, 0, 'a clean history passes') or diag $out;
-like($out, qr/^PASS .*lost 0, doubled 0/m, 'and says so');
+like($out, qr/^PASS .*lost 0, doubled 0, linearizable$/m, 'and says so');
 
 ($rc, $out) = run(10, 12, [[200, 11], [200, 12], [200, 13]]);
 is($rc, 1, 'a lost hit is rejected') or diag $out;
@@ -63,6 +70,74 @@ like($out, qr/FAIL values .*a gap/, 'named as a gap');
 ($rc, $out) = run(10, 13, [[200, 11], [200, 12], [200, 20]]);
 is($rc, 1, 'a value outside the run is rejected') or diag $out;
 like($out, qr/FAIL values .*value 20 outside 11\.\.13/, 'named as outside');
+
+# Real-time order. Times in us on the client's clock: [status, hits, sent,
+# done]. Requests one after another must be numbered in that order;
+# overlapping ones in any order.
+($rc, $out) = run(10, 13, [[200, 11, 100, 200], [200, 12, 300, 400],
+    [200, 13, 500, 600]]);
+is($rc, 0, 'sequential requests numbered in order pass') or diag $out;
+like($out, qr/^ok   linearizable +3 acknowledged requests in real-time order; every number seen/m,
+    'linearizable, said so');
+($rc, $out) = run(10, 13, [[200, 12, 100, 200], [200, 11, 300, 400],
+    [200, 13, 500, 600]]);
+is($rc, 1, 'two requests swapped in time are rejected') or diag $out;
+like($out, qr/^FAIL linearizable +k1 got 11, first sent at \+0\.000200 s, after k0 got 12 and was answered at \+0\.000100 s$/m,
+    'named: which request, which number, which answer came first');
+like($out, qr/^FAIL .*not linearizable$/m, 'and the verdict says so');
+($rc, $out) = run(10, 14, [[200, 12, 100, 200], [200, 13, 300, 400],
+    [200, 14, 500, 600], [200, 11, 700, 800]]);
+is($rc, 1, 'an old number handed out late is rejected') or diag $out;
+like($out, qr/FAIL linearizable +k3 got 11, first sent at \+0\.000600 s, after k2 got 14/,
+    'named against the largest number answered before it began');
+($rc, $out) = run(10, 14, [[200, 12, 100, 200], [200, 13, 300, 400],
+    [200, 14, 500, 600], [200, 11, 700, 800], [200, 10, 900, 950]],
+    exclusive => 0);
+like($out, qr/FAIL linearizable .* \(2 requests numbered below one answered before they began\)/,
+    'every such request is counted');
+($rc, $out) = run(10, 13, [[200, 13, 100, 500], [200, 12, 200, 600],
+    [200, 11, 300, 700]]);
+is($rc, 0, 'overlapping requests may be numbered in any order') or diag $out;
+($rc, $out) = run(10, 12, [[200, 12, 100, 300], [200, 11, 300, 400]]);
+is($rc, 0, 'an answer in the same microsecond as a send is concurrent with it')
+    or diag $out;
+($rc, $out) = run(10, 12, [[200, 12, 100, 300], [200, 11, 301, 400]]);
+is($rc, 1, 'one microsecond later it is not') or diag $out;
+# The ledger is written in the order of answers; the checker must not
+# depend on it.
+($rc, $out) = run(10, 14, [[200, 12, 100, 200], [200, 13, 300, 400],
+    [200, 14, 500, 600], [200, 11, 700, 800]], reversed => 1);
+is($rc, 1, 'an old number handed out late, ledger in reverse order: rejected') or diag $out;
+like($out, qr/FAIL linearizable +k3 got 11, .* after k2 got 14/, 'named the same');
+# Indeterminate requests may hold the numbers nobody saw, but only those
+# they could have taken: a request first sent after a number above u was
+# answered cannot hold u.
+($rc, $out) = run(10, 13, [[0, -1, 50, 5000], [200, 12, 100, 200],
+    [200, 13, 300, 400]]);
+is($rc, 0, 'an indeterminate request sent early may hold a number nobody saw')
+    or diag $out;
+like($out, qr/ok   linearizable .*1 numbers nobody saw, each matched/, 'matched, said so');
+($rc, $out) = run(10, 13, [[200, 12, 100, 200], [200, 13, 300, 400],
+    [502, -1, 500, 5000]]);
+is($rc, 1, 'an indeterminate request sent after 13 was answered cannot hold 11')
+    or diag $out;
+like($out, qr/FAIL linearizable +the 1 numbers nobody saw up to 11 need 1 indeterminate requests first sent before a number above 11 was answered; there are 0/,
+    'named');
+($rc, $out) = run(10, 14, [[200, 13, 100, 200], [0, -1, 150, 9000],
+    [0, -1, 250, 9000], [200, 14, 300, 400]]);
+is($rc, 1, 'two numbers nobody saw below 13 need two requests sent before 13 was answered')
+    or diag $out;
+like($out, qr/FAIL linearizable +the 2 numbers nobody saw up to 12 need 2 .*; there are 1$/m,
+    'named');
+($rc, $out) = run(10, 14, [[200, 13, 100, 200], [0, -1, 150, 9000],
+    [0, -1, 50, 9000], [200, 14, 300, 400]]);
+is($rc, 0, 'and with two such requests it passes') or diag $out;
+($rc, $out) = run(10, 13, [[200, 12, 100, 200], [200, 13, 300, 400],
+    [502, -1, 500, 5000]], exclusive => 0);
+is($rc, 0, 'without --exclusive the unseen numbers are not matched') or diag $out;
+like($out, qr/ok   linearizable .*other writers: unseen numbers not matched/, 'and it says so');
+($rc, $out) = run(10, 12, [[200, 11, 100, 200], [200, 12, 300, 250]]);
+is($rc, 1, 'a request that ends before it begins is a bad line') or diag $out;
 
 ($rc, $out) = run(10, 13, [[200, 11], [200, 12], [200, 13]],
     after_workers => 12);
@@ -89,6 +164,43 @@ like($out, qr/acknowledged 2, indeterminate 0, rejected 1/, 'it is counted rejec
 ($rc, $out) = run(10, 13, [[200, 11], [200, 12], [503, -1], [599, -1]]);
 is($rc, 0, 'a final 5xx is indeterminate: it may have been counted') or diag $out;
 like($out, qr/indeterminate 2/, 'both counted as indeterminate');
+
+# A million requests, as 32 connections in a closed loop make them (each
+# request 0.2 to 3 ms, its hit numbered at its middle), in the ledger's
+# order of answers: the checker takes seconds (the bound is generous: a
+# shared machine), and passes it.
+{
+    my $n = $ENV{CHECK_BIG} // 1_000_000;
+    my (@end, @line) = ((1_000_000) x 32);
+    my (@sent, @done, @mid);
+    for my $i (0 .. $n - 1) {
+        my $s = $end[$i % 32] + 5;
+        my $d = $s + 200 + ($i * 7919) % 2800;
+        push @sent, $s;
+        push @done, $d;
+        push @mid, ((($s + $d) >> 1) << 21) | $i;
+        $end[$i % 32] = $d;
+    }
+    my @hits;
+    my $v = 10;
+    $hits[$_ & 0x1fffff] = ++$v for sort { $a <=> $b } @mid;
+    @mid = ();
+    my @order = map { $_ & 0x1fffff } sort { $a <=> $b }
+        map { ($done[$_] << 21) | $_ } 0 .. $n - 1;
+    my $p = "$dir/big";
+    write_file("$p.before", qq({"total":10,"workers":{"w1":10}}));
+    write_file("$p.after", qq({"total":$v,"workers":{"w1":$v}}));
+    open(my $f, '>', "$p.ledger") or die;
+    print $f "k$_\t1\t200\t$hits[$_]\tw1\t100\t$sent[$_]\t$done[$_]\n" for @order;
+    close $f;
+    my $t0 = time;
+    my $out = `$top/chaos/check --exclusive $p.before $p.after $p.ledger 2>&1`;
+    my $took = time - $t0;
+    is($? >> 8, 0, "a ledger of $n requests passes") or diag $out;
+    diag(sprintf 'chaos/check on %d requests: %.1f s', $n, $took);
+    cmp_ok($took, '<', 60, sprintf 'in %.1f s (under 60)', $took);
+    unlink "$p.ledger";
+}
 
 # The report needs the checker's verdict: without one, exit 2 and say so.
 mkdir "$dir/empty";

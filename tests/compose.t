@@ -345,7 +345,7 @@ for my $kind (qw(workers containers redis proxy redis-host partition)) {
         = ('compose', $kind, $project, "$dir", "$dir/run", $seconds, $every, 16);
     my ($ok, $verdict, $err) = run(180, "$top/chaos/run");
     ok($ok, "chaos TARGETS=$kind passes") or diag($verdict, $err);
-    like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, [1-9]\d* $kind killed, 0 client-visible errors, p99 [\d.]+ ms$/m,
+    like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, linearizable, [1-9]\d* $kind killed, 0 client-visible errors, \d+ hits\/s, p99 [\d.]+ ms, p99\.9 [\d.]+ ms$/m,
         "with one verdict line: $kind killed, none lost or doubled");
     like($verdict, qr/^t=  1s .*workers up \d\/5$/m,
         'and a progress line a second over the 5 worker containers')

@@ -25,7 +25,7 @@ for my $bin (qw(redis-server nginx runsvdir svlogd curl)) {
 my $dir = tmp() . '/hitload';
 mkdir $dir;
 my %env = (STATE => "$dir/stack", PORT => free_port(),
-    REDIS_PORT => free_ports(3), SENTINEL_PORT => free_ports(3),
+    REDIS_PORT => free_ports(2), SENTINEL_PORT => free_ports(3),
     WORKER_PORT => free_ports(2), WORKERS => 2,
     WORKER_ENV => '');
 my $envs = join ' ', map { "$_='$env{$_}'" } sort keys %env;
@@ -68,7 +68,8 @@ sub hitload {
     return $? >> 8;
 }
 
-# The ledger as a list of [key, attempts, status, hits, worker, latency].
+# The ledger as a list of [key, attempts, status, hits, worker, latency,
+# sent, done].
 sub ledger {
     my ($file) = @_;
     open(my $f, '<', $file) or return [];
@@ -88,12 +89,17 @@ sub balanced_run {
     $sum //= {};
     my $l = ledger("$out/ledger.tsv");
     my (%keys, %hits);
-    my ($acked, $zero, $dups, $badline) = (0, 0, 0, 0);
+    my ($acked, $zero, $dups, $badline, $badtime) = (0, 0, 0, 0, 0);
     for (@$l) {
-        my ($key, $att, $st, $h, $w, $lat) = @$_;
-        $badline++ unless @$_ == 6 && $key =~ /^$tag$name-\d+$/ &&
+        my ($key, $att, $st, $h, $w, $lat, $sent, $done) = @$_;
+        $badline++ unless @$_ == 8 && $key =~ /^$tag$name-\d+$/ &&
             $att =~ /^[1-9]\d*$/ && $st =~ /^\d+$/ && $h =~ /^-?\d+$/ &&
-            length $w && $lat =~ /^\d+$/;
+            length $w && $lat =~ /^\d+$/ && $sent =~ /^\d+$/ &&
+            $done =~ /^\d+$/;
+        # The monotonic clock in us: a request ends after it began, and
+        # in a closed loop it took no longer than its latency.
+        $badtime++ unless ($sent // 0) > 0 && ($done // 0) >= $sent &&
+            ($name ne 'closed' || $done - $sent <= $lat + 1000);
         $keys{$key}++;
         if ($st == 200 && $h >= 0) {
             $acked++;
@@ -102,7 +108,11 @@ sub balanced_run {
         $zero++ if $st == 0;
     }
     ok(@$l > 0, "$name: requests were made (" . @$l . ')');
-    is($badline, 0, "$name: every ledger line has six well-formed fields");
+    is($badline, 0, "$name: every ledger line has eight well-formed fields");
+    is($badtime, 0, "$name: each request's first send comes before its end");
+    my @ends = map { $_->[7] // 0 } @$l;
+    is(scalar(grep { $ends[$_] < $ends[$_ - 1] } 1 .. $#ends), 0,
+        "$name: lines in the order the requests ended");
     is(scalar @$l, $sum->{attempted}, "$name: one ledger line a request");
     is(scalar keys %keys, scalar @$l, "$name: every key is unique");
     is($acked, $sum->{acknowledged},

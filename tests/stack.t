@@ -14,7 +14,7 @@ use Time::HiRes qw(time sleep);
 my $top = $Crashonly::TOP;
 my $state = tmp() . '/stack';
 my $port = free_port();
-my $rport = free_ports(3);
+my $rport = free_ports(2);
 my $wport = free_ports(3);
 my %env = (STATE => $state, PORT => $port, REDIS_PORT => $rport,
     SENTINEL_PORT => free_ports(3), WORKER_PORT => $wport, WORKERS => 3,
@@ -122,7 +122,7 @@ BAIL_OUT("the stack did not start:\n$out") if $rc != 0;
     is($rc, 0, 'stack/up again: exit 0');
     like($out, qr/already up/, 'stack/up again: says already up');
 
-    my %other = (STATE => tmp() . '/other', REDIS_PORT => free_ports(3),
+    my %other = (STATE => tmp() . '/other', REDIS_PORT => free_ports(2),
         SENTINEL_PORT => free_ports(3), WORKER_PORT => free_ports(3));
     push @states, $other{STATE};
     ($rc, $out) = stack('up', %other);
@@ -212,8 +212,8 @@ BAIL_OUT("the stack did not start:\n$out") if $rc != 0;
 # ---- down ---------------------------------------------------------------
 {
     my @pids = group_pids($group);
-    cmp_ok(scalar @pids, '>=', 1 + 2 * 10 + 3 + 3 + 1 + 3,
-        'the group holds runsvdir, runsvs and svlogds, three Redis nodes, three '
+    cmp_ok(scalar @pids, '>=', 1 + 2 * 9 + 2 + 3 + 1 + 3,
+        'the group holds runsvdir, runsvs and svlogds, two Redis nodes, three '
         . 'Sentinels, nginx, workers (' . scalar(@pids) . ' pids)');
     ($rc, $out) = stack('down');
     is($rc, 0, 'stack/down exits 0');

@@ -255,8 +255,8 @@ for my $header ('Idempotency-Key', 'X-Request-Id') {
     my $n = hits($p1)->{total};
     my $get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
     my $s = http_conn($p1);
-    syswrite($s, $get . "GET /healthz HTTP/1.1\r\n\r\n" . $get
-        . "GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    syswrite($s, $get . "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" . $get
+        . "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     my $rest = '';
     my @got;
     for (1 .. 4) {
@@ -379,6 +379,53 @@ for my $sig ('TERM', 'INT') {
     ok(!defined http_conn($port, 1), 'Redis killed: port closed');
 }
 
+# ---- the worker stalled, not Redis ---------------------------------------
+# A worker stopped (SIGSTOP) while Redis's reply to it is on its way: on
+# SIGCONT its clock has jumped past REDIS_TIMEOUT_MS, but the reply is in
+# its socket. It must not blame Redis: it answers, logs the stall, and
+# serves on. And when Redis is stalled too, it still exits 113, a whole
+# REDIS_TIMEOUT_MS after it runs again.
+sub stopped {
+    my ($pid) = @_;
+    for (1 .. 500) {
+        open(my $f, '<', "/proc/$pid/stat") or return 0;
+        return 1 if (<$f> // '') =~ /^\d+ \(.*\) T /;
+        sleep 0.01;
+    }
+    return 0;
+}
+for my $redis_too (0, 1) {
+    my ($rpid, $rp) = start_redis();
+    my ($pid, $port) = worker('paused', REDIS_TIMEOUT_MS => 300,
+        REDIS_URL => "redis://127.0.0.1:$rp");
+    my $what = $redis_too ? 'and Redis too' : 'Redis not';
+    kill 'STOP', $rpid;
+    my $s = http_conn($port);
+    syswrite($s, "GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: paused-$redis_too\r\n\r\n");
+    sleep 0.1;                  # the worker has sent its call to Redis
+    kill 'STOP', $pid;
+    ok(stopped($pid), "worker stopped ($what)");
+    kill 'CONT', $rpid unless $redis_too; # Redis answers into its socket
+    sleep 1;                    # over three times REDIS_TIMEOUT_MS
+    my $t0 = time;
+    kill 'CONT', $pid;
+    if (!$redis_too) {
+        my ($st, $h) = read_response($s, 3);
+        is($st // 'none', 200, 'a worker stopped for 1 s, Redis not: the hit is answered');
+        ok(($h->{'x-hits'} // 0) >= 1, 'with its number');
+        is(status_of(wait_exit($pid, 1)), 'running', 'and the worker serves on');
+        like(worker_log($pid), qr/^level=warn event=stalled ms=\d+ pending=1$/m,
+            'it logged that it was the one that stalled');
+    } else {
+        my $st = wait_exit($pid, 5);
+        my $secs = time - $t0;
+        is(status_of($st), 'exit 113', 'a worker stopped for 1 s, Redis too: exit 113');
+        diag(sprintf 'exit %.2f s after it ran again (REDIS_TIMEOUT_MS 300)', $secs);
+        cmp_ok($secs, '>=', 0.25, 'after a whole REDIS_TIMEOUT_MS from when it ran again');
+        kill 'CONT', $rpid;
+    }
+}
+
 # ---- Redis stalled ------------------------------------------------------
 for my $busy (1, 0) {
     my ($rpid, $rp) = start_redis();
@@ -390,7 +437,7 @@ for my $busy (1, 0) {
     my $s;
     if ($busy) {
         $s = http_conn($port);
-        syswrite($s, "GET / HTTP/1.1\r\n\r\n");
+        syswrite($s, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     }
     # REDIS_TIMEOUT_MS=300: about 0.3 s with a request waiting, about
     # 1.3 s idle (the idle ping goes out after 1 s).

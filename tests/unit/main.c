@@ -45,6 +45,7 @@ int main(void)
     test_ids_in_requests();
     test_framing();
     test_limits();
+    test_musts();
     test_responses();
     printf("1..%d\n", tests);
     return failures ? 1 : 0;

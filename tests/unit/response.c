@@ -2,7 +2,9 @@
  * bodies and their Content-Length. */
 #include "unit.h"
 
+#include <ctype.h>
 #include <signal.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -101,7 +103,7 @@ static void test_name_bound(void)
     char log[512];
     int st;
 
-    feed("GET / HTTP/1.1\r\n\r\n", NULL);
+    feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
     st = hit_in_child(64, log, sizeof(log));
     ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
        "hit: a 64-byte name and the longest number fit");
@@ -112,11 +114,121 @@ static void test_name_bound(void)
        log);
 }
 
+/* The head of the response in b is what RFC 9112 and 9110 let a server
+ * send: a status line "HTTP/1.1 NNN reason" (the space there even with no
+ * reason, 9112 4), then lines "name: value" with a token name, no bare
+ * CR or LF, none folded (9112 2.2, 5.2), no name twice (9110 5.3), no
+ * Transfer-Encoding (9112 6.1), a Date in IMF-fixdate (9110 5.6.7,
+ * 6.6.1). Returns what is wrong, or NULL. */
+static const char *head_wrong(const struct buf *b)
+{
+    const char *p = b->p, *end = memmem(b->p, b->len, "\r\n\r\n", 4);
+    char names[32][40];
+    int n = 0, date = 0;
+
+    if (end == NULL)
+        return "no end of head";
+    for (const char *q = p; q < end + 4; q++)
+        if ((*q == '\r' && q[1] != '\n') ||
+            (*q == '\n' && (q == p || q[-1] != '\r')))
+            return "a bare CR or LF";
+    if (!(b->len > 13 && memcmp(p, "HTTP/1.1 ", 9) == 0 &&
+          isdigit((unsigned char)p[9]) && isdigit((unsigned char)p[10]) &&
+          isdigit((unsigned char)p[11]) && p[12] == ' '))
+        return "a bad status line";
+    for (p = strstr(p, "\r\n") + 2; p < end + 2; p = strstr(p, "\r\n") + 2) {
+        size_t len = (size_t)(strstr(p, "\r\n") - p), name = strcspn(p, ":");
+
+        if (len == 0)
+            break;
+        if (p[0] == ' ' || p[0] == '\t')
+            return "a folded line";
+        if (name >= len || name >= sizeof(names[0]) || p[name + 1] != ' ')
+            return "a line that is not 'name: value'";
+        for (size_t i = 0; i < name; i++)
+            if (!isalnum((unsigned char)p[i]) && p[i] != '-')
+                return "a name that is no token";
+        for (int i = 0; i < n; i++)
+            if (strncasecmp(names[i], p, name) == 0 && names[i][name] == '\0')
+                return "a name twice";
+        if (n < 32) {
+            memcpy(names[n], p, name);
+            names[n++][name] = '\0';
+        }
+        if (strncasecmp(p, "Transfer-Encoding:", 18) == 0)
+            return "a Transfer-Encoding";
+        if (strncasecmp(p, "Date: ", 6) == 0) {
+            char wd[4], mon[4];
+            int d, y, hh, mm, ss, used = 0;
+
+            if (len != 35 ||
+                sscanf(p + 6, "%3[A-Za-z], %2d %3s %4d %2d:%2d:%2d GMT%n", wd,
+                       &d, mon, &y, &hh, &mm, &ss, &used) != 7 ||
+                used != 29 || p[9] != ',')
+                return "a Date that is no IMF-fixdate";
+            date = 1;
+        }
+    }
+    return date ? NULL : "no Date";
+}
+
+/* Every status the worker sends, for each kind of request, is well-formed. */
+static void test_heads(void)
+{
+    static const int statuses[] = {200, 304, 400, 404, 405, 412, 413,
+                                   414, 421, 431, 501, 503, 505};
+    static const char *reqs[] = {
+        "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.0\r\n\r\n",
+        "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"};
+    struct buf b = {0};
+    const char *wrong = NULL;
+    int count = 0;
+
+    for (size_t r = 0; r < sizeof(reqs) / sizeof(reqs[0]); r++) {
+        for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+            feed(reqs[r], NULL);
+            reset(&b);
+            http_reply_status(&b, &req, statuses[i]);
+            buf_put(&b, "", 1);
+            b.len--;
+            if ((wrong = head_wrong(&b)) != NULL)
+                break;
+            count++;
+        }
+        reset(&b);
+        http_reply_hit(&b, &req, "w1", 7);
+        http_reply_json(&b, &req, "{}", 2);
+        if (wrong == NULL && (wrong = head_wrong(&b)) == NULL)
+            count++;
+        if (wrong != NULL)
+            break;
+    }
+    ok(wrong == NULL, "every response head is well-formed (%d of them)%s%s",
+       count, wrong ? ": " : "", wrong ? wrong : "");
+    reset(&b);
+    http_reply_continue(&b);
+    ok(b.len == 25 && memcmp(b.p, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0,
+       "100 Continue: a status line and nothing else");
+    feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
+    reset(&b);
+    http_reply_status(&b, &req, 304);
+    buf_put(&b, "", 1);
+    b.len--;
+    ok(strncmp(b.p, "HTTP/1.1 304 Not Modified\r\n", 27) == 0 &&
+           header(&b, "Content-Length")[0] == '\0' &&
+           header(&b, "Content-Type")[0] == '\0' &&
+           strcmp(header(&b, "Cache-Control"), "no-store") == 0 &&
+           body(&b)[0] == '\0',
+       "304: no content, no Content-Length or Content-Type, its Cache-Control");
+    free(b.p);
+}
+
 void test_responses(void)
 {
     struct buf b = {0};
 
-    feed("GET / HTTP/1.1\r\n\r\n", NULL);
+    feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
     buf_put(&b, "", 0);
     http_reply_hit(&b, &req, "w7", 42);
     buf_put(&b, "", 1); /* a NUL after it, for the string functions */
@@ -137,7 +249,7 @@ void test_responses(void)
            "keep-alive");
 
     reset(&b);
-    feed("GET / HTTP/1.1\r\nAccept: application/json\r\n"
+    feed("GET / HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n"
          "Connection: close\r\n\r\n",
          NULL);
     http_reply_hit(&b, &req, "w-2", 1234567890123LL);
@@ -168,7 +280,7 @@ void test_responses(void)
     is_str(header(&b, "Connection"), "close", "HTTP/1.0: Connection: close");
 
     reset(&b);
-    feed("POST / HTTP/1.1\r\n\r\n", NULL);
+    feed("POST / HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
     http_reply_status(&b, &req, 405);
     buf_put(&b, "", 1);
     b.len--;
@@ -179,7 +291,7 @@ void test_responses(void)
     is_str(header(&b, "Retry-After"), "", "405: no Retry-After");
 
     reset(&b);
-    feed("GET /readyz HTTP/1.1\r\n\r\n", NULL);
+    feed("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
     http_reply_status(&b, &req, 503);
     buf_put(&b, "", 1);
     b.len--;
@@ -198,7 +310,7 @@ void test_responses(void)
        "400 for garbage says Connection: close");
 
     reset(&b);
-    feed("GET /hits HTTP/1.1\r\n\r\n", NULL);
+    feed("GET /hits HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
     http_reply_json(&b, &req, "{\"total\":3}", 11);
     buf_put(&b, "", 1);
     b.len--;
@@ -206,4 +318,5 @@ void test_responses(void)
     ok(length_ok(&b), "json: Content-Length right");
     free(b.p);
     test_name_bound();
+    test_heads();
 }

@@ -41,6 +41,7 @@ void test_routes(void);
 void test_ids_in_requests(void);
 void test_framing(void);
 void test_limits(void);
+void test_musts(void);
 void test_responses(void);
 
 #endif
