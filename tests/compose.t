@@ -187,8 +187,9 @@ my ($redis) = ids('redis1');
 my (undef, $noauth) = run(20, 'docker', 'exec', '-e', 'REDISCLI_AUTH=', $redis,
     'redis-cli', 'GET', 'crashonly:hits');
 like($noauth, qr/NOAUTH/, 'Redis answers no one who has not logged in');
-my (undef, $noperm) = run(20, 'docker', 'exec', $redis, 'redis-cli', '--user',
-    'crashonly', 'FLUSHALL');
+my (undef, $noperm) = run(20, 'docker', 'exec', '-e',
+    'REDISCLI_AUTH=' . ($ENV{REDIS_PASSWORD} // 'crashonly'), $redis, 'redis-cli',
+    '--user', 'crashonly', 'FLUSHALL');
 like($noperm, qr/NOPERM/, "and the workers' user may not flush it");
 like(inspect($workers[0], '{{range .Config.Env}}{{println .}}{{end}}'),
     qr{^REDIS_URL=redis://crashonly:[^@\s]+\@master$}m,
@@ -340,7 +341,7 @@ my %names = map { $_ => 1 } map { inspect($_, '{{.Name}}') =~ s{^/}{}r }
 for my $kind (qw(workers containers redis proxy redis-host partition)) {
     my $dir = File::Temp->newdir;
     # A failover takes some 2.5 s: one destruction or partition a run.
-    my ($seconds, $every) = $kind =~ /^(redis-host|partition)$/ ? (6, 2) : (4, 1);
+    my ($seconds, $every) = $kind =~ /^(redis-host|partition)$/ ? (9, 4) : (4, 1);
     local @ENV{qw(BACKEND TARGETS COMPOSE_PROJECT_NAME STATE OUT DURATION KILL_EVERY CONNS)}
         = ('compose', $kind, $project, "$dir", "$dir/run", $seconds, $every, 16);
     my ($ok, $verdict, $err) = run(180, "$top/chaos/run");
