@@ -225,12 +225,15 @@ is(scalar(() = $check =~ /^ok /mg), 5, 'and every other check passes') or diag $
 # is refused at once, with the backend's own list.
 my $msg = `BACKEND=compose TARGETS=workers,nginx DURATION=1 '$top/chaos/run' 2>&1`;
 is($? >> 8, 2, 'chaos BACKEND=compose refuses TARGETS=workers,nginx') or diag $msg;
-like($msg, qr/^chaos: TARGETS=nginx: BACKEND=compose crashes containers,partition,pause,pause-redis,proxy,redis,redis-host,workers$/m,
+like($msg, qr/^chaos: TARGETS=nginx: BACKEND=compose crashes containers,partition,pause,pause-redis,proxy,redis,redis-host,slow,workers$/m,
     'and says which kinds it has');
 $msg = `TARGETS=workers,containers DURATION=1 '$top/chaos/run' 2>&1`;
 is($? >> 8, 2, 'the local stack refuses TARGETS=containers') or diag $msg;
 like($msg, qr/^chaos: TARGETS=containers: BACKEND=local crashes nginx,pause,pause-redis,redis,redis-host,workers$/m,
     'and says which kinds it has');
+$msg = `TARGETS=slow DURATION=1 '$top/chaos/run' 2>&1`;
+like($msg, qr/^chaos: TARGETS=slow: BACKEND=local crashes nginx,pause,pause-redis,redis,redis-host,workers$/m,
+    'slow links are the compose stack\'s alone') or diag $msg;
 $msg = `TARGETS=workers,disk DURATION=1 '$top/chaos/run' 2>&1`;
 is($? >> 8, 2, 'chaos refuses an unknown target') or diag $msg;
 $msg = `TARGETS=disk '$top/chaos/killer' 1 1 /dev/null 2>&1`;

@@ -5,8 +5,9 @@
 # spread over all of them, crashes a worker process (its runsv restarts
 # it, the container stays up) and crash-loops one (the container
 # restarts), sends one SIGTERM (a kill: exit 137), runs a short chaos per
-# kind (workers, containers, redis,
-# proxy) that must pass, scales 5 -> 8 -> 2 under load with no client
+# kind (workers, containers, redis, proxy, redis-host, partition) that must
+# pass, and one of slow links that must pass with no exit but 113 and leave
+# no rule behind, scales 5 -> 8 -> 2 under load with no client
 # error, times 'compose stop', and takes the stack down with its volume.
 # Skips when no Docker engine answers; with CI=true that skip is a failure
 # instead. Touches only its own project's containers (crashonly-test-PID)
@@ -369,6 +370,71 @@ for my $kind (qw(workers containers redis proxy redis-host partition)) {
         "label=com.docker.compose.project=$project", '--filter',
         'label=com.docker.compose.service=worker'))[1];
     is(scalar(split ' ', $up), 5, 'every worker runs again after it');
+}
+
+# Slow links (TARGETS=slow): a worker's packets to Redis, or to the proxy,
+# held 50-200 ms and 2-10 % dropped by netdelay in its network namespace,
+# 2 s each. Nothing may be lost or fail; a worker may exit only with 113
+# (a call past REDIS_TIMEOUT_MS: the delays are an eighth of it, but a
+# segment lost two or three times in a row waits out TCP's doubling
+# retransmission timeout, about 1 in 20 slow links to Redis here), never
+# otherwise; and after it every container of the project has the rules,
+# qdiscs and processes it had before: nothing left behind.
+sub netns_state {
+    my %state;
+    for my $id (map { ids($_) } qw(redis1 redis2 sentinel1 sentinel2 sentinel3 worker proxy)) {
+        my $ns = inspect($id, '{{.NetworkSettings.SandboxKey}}');
+        my (undef, $rules) = run(20, 'nsenter', "--net=$ns", 'nft', '-s', 'list', 'ruleset');
+        my (undef, $qdiscs) = run(20, 'nsenter', "--net=$ns", 'tc', 'qdisc', 'show');
+        $state{ inspect($id, '{{.Name}}') =~ s{^/}{}r } = "$rules$qdiscs";
+    }
+    return \%state;
+}
+sub netdelays { grep { (readlink("/proc/$_/exe") // '') eq "$top/build/netdelay" } map { m{/(\d+)$} } glob('/proc/[0-9]*') }
+SKIP: {
+    skip 'slow needs root, nsenter, iptables and nft', 8
+        unless $> == 0 && !grep { system("command -v $_ >/dev/null") } qw(nsenter iptables-restore nft tc);
+    my $before = netns_state();
+    my $dir = File::Temp->newdir;
+    my $t0 = time;
+    local @ENV{qw(BACKEND TARGETS COMPOSE_PROJECT_NAME STATE OUT DURATION KILL_EVERY CONNS SLOW_MS)}
+        = ('compose', 'slow', $project, "$dir", "$dir/run", 8, 1, 16, 2000);
+    my ($ok, $verdict, $err) = run(180, "$top/chaos/run");
+    ok($ok, 'chaos TARGETS=slow passes') or diag($verdict, $err);
+    like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, linearizable, [1-9]\d* slowed, 0 client-visible errors, \d+ hits\/s, p99 [\d.]+ ms, p99\.9 [\d.]+ ms$/m,
+        'with one verdict line: links slowed, none lost or doubled, no error');
+    my $res = eval {
+        open(my $f, '<', "$dir/run/results.json") or die;
+        decode_json(do { local $/; <$f> });
+    };
+    my @k = @{ $res->{kills} // [] };
+    my %worker = map { inspect($_, '{{.Name}}') =~ s{^/}{}r => 1 } ids('worker');
+    ok(@k && !grep({ $_->{kind} ne 'slow' || !$worker{ $_->{target} } || ($_->{slow_ms} // 0) != 2000
+            || ($_->{link} // '') !~ /^(redis|proxy)$/ || ($_->{delay_ms} // 0) < 50
+            || $_->{delay_ms} > 200 || ($_->{loss_pct} // 0) < 2 || $_->{loss_pct} > 10 } @k),
+        'results.json: each a worker container\'s link, 2000 ms, 50-200 ms, 2-10 % loss')
+        or diag(explain(\@k));
+    my $held = 0;
+    $held += $_->{delayed} // 0 for @k;
+    cmp_ok($held, '>', 0, "netdelay held packets ($held)");
+    diag(sprintf 'slow: %d links, %d to Redis, %d to the proxy, %d packets held, %d dropped',
+        scalar @k, scalar(grep { ($_->{link} // '') eq 'redis' } @k),
+        scalar(grep { ($_->{link} // '') eq 'proxy' } @k), $held,
+        eval { my $n = 0; $n += $_->{dropped} // 0 for @k; $n });
+    my $since = sprintf '%.3f', $t0;
+    my @exits = grep { /event=worker_exit/ }
+        map { split /\n/, (run(30, 'docker', 'logs', '--since', $since, $_))[2] } ids('worker');
+    is_deeply([grep { !/ event=worker_exit code=113 / } @exits], [],
+        'a worker exited under the slow links only as too slow a Redis (113)')
+        or diag(join "\n", @exits);
+    diag(scalar(@exits) . ' worker exit(s) 113 under the slow links');
+    is_deeply(netns_state(), $before,
+        'no rule, qdisc or table left in any container of the project');
+    is_deeply([netdelays()], [], 'and no netdelay left running');
+    my $up = (run(20, qw(docker ps -q --filter status=running --filter),
+        "label=com.docker.compose.project=$project", '--filter',
+        'label=com.docker.compose.service=worker'))[1];
+    is(scalar(split ' ', $up), 5, 'every worker runs after it');
 }
 
 # Scaling under load, 5 -> 8 -> 2, under the same proxy: its container
