@@ -4,6 +4,7 @@
 #include "function.h"
 #include "sentinel.h"
 #include "util.h"
+#include "waiters.h"
 
 #include <hiredis/adapters/libev.h>
 #include <hiredis/async.h>
@@ -33,16 +34,8 @@ static unsigned batch_nid;   /* how many */
 static unsigned batch_plain; /* hits without an id */
 static struct buf batch_cmd; /* the call, formatted anew each pass */
 static ev_prepare batch_send; /* sends the batch before the loop waits */
-
-/* Who waits for a count, in the order of the calls: each call's waiters,
- * then one with who NULL to end that call's. A ring that grows. */
-struct waiter {
-    void *who;        /* store_hit()'s who */
-    int id;           /* 1: numbered by its id key; 0: a plain hit */
-    long long number; /* its number, once its call's reply came */
-};
-static struct waiter *ring;
-static size_t ring_cap, ring_head, ring_len;
+/* Who waits for each call's numbers is in waiters.c: each call's hits in
+ * order, then a waiter with who NULL that ends the call's. */
 
 /* With ACK_REPLICAS, each call is followed by a WAITAOF on the same
  * connection, and its waiters are answered only once that says the call
@@ -98,42 +91,6 @@ static void arg_ll(struct buf *b, long long v)
     buf_puts(b, "\r\n");
     buf_put(b, n.p, n.len);
     buf_puts(b, "\r\n");
-}
-
-static void push(void *who, int id)
-{
-    if (ring_len == ring_cap) {
-        size_t cap = ring_cap ? ring_cap * 2 : 256, i;
-        struct waiter *r = xmalloc(cap * sizeof(*r));
-
-        for (i = 0; i < ring_len; i++)
-            r[i] = ring[(ring_head + i) % ring_cap];
-        free(ring);
-        ring = r;
-        ring_cap = cap;
-        ring_head = 0;
-    }
-    ring[(ring_head + ring_len) % ring_cap].who = who;
-    ring[(ring_head + ring_len) % ring_cap].id = id;
-    ring_len++;
-}
-
-/* The i-th waiter from the ring's head. */
-static struct waiter *waiter_at(size_t i)
-{
-    co_assert(i < ring_len);
-    return &ring[(ring_head + i) % ring_cap];
-}
-
-static struct waiter pop(void)
-{
-    struct waiter w;
-
-    co_assert(ring_len > 0);
-    w = ring[ring_head];
-    ring_head = (ring_head + 1) % ring_cap;
-    ring_len--;
-    return w;
 }
 
 static void sent(void)
@@ -263,7 +220,7 @@ static void answer_call(void)
     }
     co_assert(in_flight > 0);
     in_flight--;
-    while ((w = pop()).who != NULL) {
+    while ((w = waiters_pop()).who != NULL) {
         a.number = w.number;
         answer(w.who, &a);
     }
@@ -292,7 +249,7 @@ static void on_count(redisAsyncContext *ac, void *reply, void *privdata)
         call_failed(odd, sizeof(odd) - 1);
     } else {
         first = r->element[0]->integer;
-        for (size_t i = 0; (w = waiter_at(i))->who != NULL; i++) {
+        for (size_t i = 0; (w = waiters_at(i))->who != NULL; i++) {
             if (!w->id) {
                 w->number = first++;
                 continue;
@@ -377,7 +334,7 @@ static void send_batch(void)
     buf_put(&batch_cmd, cmd_tail.p, cmd_tail.len);
     arg_ll(&batch_cmd, batch_plain);
     buf_put(&batch_cmd, batch_ids.p, batch_ids.len);
-    push(NULL, 0);
+    waiters_push(NULL, 0);
     in_flight++;
     sent();
     redisAsyncFormattedCommand(redis, on_count, NULL, batch_cmd.p,
@@ -587,7 +544,7 @@ void store_start(struct ev_loop *l, const struct config *c, void (*ready)(void),
 
 void store_hit(const char *id, size_t id_len, void *who)
 {
-    push(who, id_len > 0);
+    waiters_push(who, id_len > 0);
     if (id_len == 0) {
         batch_plain++;
     } else {

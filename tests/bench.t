@@ -40,7 +40,7 @@ SKIP: {
     skip 'valgrind cannot run a sanitizer build', 1 if $ENV{SANITIZE};
     ok(($m->{instructions_plain}{per_request} // 0) > 0, 'instructions per request (callgrind)');
 }
-is(scalar @{ $r->{targets} // [] }, 11, 'every target has its line');
+is(scalar @{ $r->{targets} // [] }, 12, 'every target has its line');
 ok(-s "$out/plot.png" && -s "$out/table.md", 'the plot and the table');
 # The servers' logs stay in OUT/logs, where the log scan at the end reads them.
 ok(-s "$out/logs/servers.log" && -s "$out/logs/stack/w1/current",
