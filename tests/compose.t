@@ -339,7 +339,7 @@ sleep 0.1 until inspect($victim, '{{.State.Running}}') eq 'true'
 # starts one, and waits for every worker to run again before it reports.
 my %names = map { $_ => 1 } map { inspect($_, '{{.Name}}') =~ s{^/}{}r }
     ids('worker'), ids('redis1'), ids('redis2'), ids('proxy');
-for my $kind (qw(workers containers redis proxy redis-host partition)) {
+for my $kind (qw(workers containers redis proxy redis-host partition pause pause-redis)) {
     my $dir = File::Temp->newdir;
     # A failover takes some 2.5 s: one destruction or partition a run.
     my ($seconds, $every) = $kind =~ /^(redis-host|partition)$/ ? (9, 4) : (4, 1);
@@ -347,8 +347,10 @@ for my $kind (qw(workers containers redis proxy redis-host partition)) {
         = ('compose', $kind, $project, "$dir", "$dir/run", $seconds, $every, 16);
     my ($ok, $verdict, $err) = run(180, "$top/chaos/run");
     ok($ok, "chaos TARGETS=$kind passes") or diag($verdict, $err);
-    like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, linearizable, [1-9]\d* $kind killed, 0 client-visible errors, \d+ hits\/s, p99 [\d.]+ ms, p99\.9 [\d.]+ ms$/m,
-        "with one verdict line: $kind killed, none lost or doubled");
+    my $told = { pause => 'workers paused', 'pause-redis' => 'redis paused' }->{$kind}
+        // "$kind killed";
+    like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, linearizable, [1-9]\d* $told, 0 client-visible errors, \d+ hits\/s, p99 [\d.]+ ms, p99\.9 [\d.]+ ms$/m,
+        "with one verdict line: $told, none lost or doubled");
     like($verdict, qr/^t=  1s .*workers up \d\/5$/m,
         'and a progress line a second over the 5 worker containers')
         if $kind eq 'workers';
@@ -360,9 +362,11 @@ for my $kind (qw(workers containers redis proxy redis-host partition)) {
     ok(@k && !grep({ !$names{ $_->{target} } || $_->{kind} ne $kind } @k),
         "results.json names each kill by its container") or diag(explain(\@k));
     ok(grep({ defined $_->{recovered_ms} } @k), 'and how long it took to serve again')
-        or diag(explain(\@k));
+        or diag(explain(\@k)) if $kind !~ /^pause/;
+    ok(!grep({ !$_->{pause_ms} } @k), 'and how long each pause was')
+        or diag(explain(\@k)) if $kind =~ /^pause/;
     ok(!grep({ !defined $_->{restarted_ms} } @k), 'and to be restarted by the engine')
-        or diag(explain(\@k)) if $kind !~ /^(workers|partition)$/;
+        or diag(explain(\@k)) if $kind !~ /^(workers|partition|pause|pause-redis)$/;
     ok(!grep({ !defined $_->{failover_ms} } @k), 'and the time to the failover')
         or diag(explain(\@k)) if $kind =~ /^(redis-host|partition)$/;
     diag("$kind: served again after " . join(', ', map { $_->{recovered_ms} // '-' } @k) . ' ms');
