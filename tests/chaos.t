@@ -129,7 +129,7 @@ for my $kind (qw(pause pause-redis)) {
     ok(serves_within(15), 'the stack serves /hits again');
     # A Redis master stopped past the Sentinels' 1 s is failed over: the
     # stack goes on once it has a master and a replica again (the old
-    # master's fence kills it, and it starts again as the replica).
+    # master's fence makes it the new master's replica).
     settled(20) if $kind eq 'pause-redis';
 }
 
