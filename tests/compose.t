@@ -341,10 +341,12 @@ my %names = map { $_ => 1 } map { inspect($_, '{{.Name}}') =~ s{^/}{}r }
     ids('worker'), ids('redis1'), ids('redis2'), ids('proxy');
 for my $kind (qw(workers containers redis proxy redis-host partition pause pause-redis)) {
     my $dir = File::Temp->newdir;
-    # A failover takes some 2.5 s: one destruction or partition a run, or
-    # two; the killer passes a turn while the master's replica is not in
-    # sync (after the kind before), so the last turn, at 8 s, has its
-    # failover within the 12 s.
+    # A failover takes some 2.5 s: turns at 4 and 8 s, one destruction or
+    # partition a run, or two; the killer passes a turn while the master's
+    # replica is not in sync (after the kind before, or cut off), so the
+    # last turn, at 8 s, has its failover within the 12 s. A partition
+    # lasts 5 s (PARTITION_MS), twice the failover, which so comes before
+    # the heal.
     my ($seconds, $every) = $kind =~ /^(redis-host|partition)$/ ? (12, 4) : (4, 1);
     local @ENV{qw(BACKEND TARGETS COMPOSE_PROJECT_NAME STATE OUT DURATION KILL_EVERY CONNS)}
         = ('compose', $kind, $project, "$dir", "$dir/run", $seconds, $every, 16);
