@@ -3,15 +3,26 @@
 #ifndef CRASHONLY_FUNCTION_H
 #define CRASHONLY_FUNCTION_H
 
-/* co_count_4 and co_hits_4, in the Lua that FUNCTION LOAD takes. */
+#include <stddef.h>
+
+/* co_count_5 and co_hits_5, in the Lua that FUNCTION LOAD takes. */
 extern const char function_library[];
 
-#define FUNCTION_COUNT "co_count_4"
-#define FUNCTION_HITS  "co_hits_4"
+#define FUNCTION_COUNT "co_count_5"
+#define FUNCTION_HITS  "co_hits_5"
+
+/* A window's ids are spread over this many hashes, each small enough to
+ * stay a listpack (Redis's hash-max-listpack-entries: 128 before Redis 8,
+ * 512 since): 2 M ids a window before some turn into hash tables on Redis
+ * 7, 8 M on Redis 8. Those still work, at the memory an id cost before. */
+#define ID_BUCKETS 16384
+
+/* The bucket of an id: FNV-1a of its bytes, modulo ID_BUCKETS. */
+unsigned function_bucket(const char *id, size_t len);
 
 #define KEY_TOTAL   "crashonly:hits"
 #define KEY_WORKERS "crashonly:workers"
 #define KEY_REPEATS "crashonly:repeats" /* per worker: ids seen again */
-#define KEY_IDS     "crashonly:ids:"    /* and the window: the ids seen */
+#define KEY_IDS     "crashonly:ids:"    /* window:bucket: the ids seen */
 
 #endif

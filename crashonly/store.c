@@ -22,12 +22,12 @@ static store_reply_fn *answer; /* where each client's reply goes */
 static void (*on_ready)(void);
 
 /* Arguments formatted once at start-up. */
-static struct buf cmd_keys; /* total workers repeats: co_count_4's first
+static struct buf cmd_keys; /* total workers repeats: co_count_5's first
                                keys */
 static struct buf cmd_tail; /* worker seconds: its first arguments */
-static struct buf cmd_hits; /* FCALL co_hits_4 2 total workers */
+static struct buf cmd_hits; /* FCALL co_hits_5 2 total workers */
 
-/* The hits of this loop pass, sent as one co_count_4 call by
+/* The hits of this loop pass, sent as one co_count_5 call by
  * send_batch(). */
 static struct buf batch_ids; /* the ids, formatted: the last arguments */
 static unsigned batch_nid;   /* how many */
@@ -169,7 +169,7 @@ static int expected(const redisReply *r, int type, void *who)
     return 0;
 }
 
-/* The reply to co_hits_4, a JSON string, for who. */
+/* The reply to co_hits_5, a JSON string, for who. */
 static void on_hits(redisAsyncContext *ac, void *reply, void *who)
 {
     const redisReply *r = reply;
@@ -227,7 +227,7 @@ static void answer_call(void)
     call_error_len = 0;
 }
 
-/* The reply to one co_count_4 call: a number for each of its waiters, or
+/* The reply to one co_count_5 call: a number for each of its waiters, or
  * the error that each of them gets; answered now, or once its WAITAOF
  * says so. */
 static void on_count(redisAsyncContext *ac, void *reply, void *privdata)
@@ -325,7 +325,7 @@ static void send_batch(void)
         return;
     batch_cmd.len = 0;
     buf_puts(&batch_cmd, "*");
-    buf_putll(&batch_cmd, 9 + (long long)batch_nid);
+    buf_putll(&batch_cmd, 9 + 2 * (long long)batch_nid);
     buf_puts(&batch_cmd, "\r\n");
     arg(&batch_cmd, "FCALL");
     arg(&batch_cmd, FUNCTION_COUNT);
@@ -548,6 +548,7 @@ void store_hit(const char *id, size_t id_len, void *who)
     if (id_len == 0) {
         batch_plain++;
     } else {
+        arg_ll(&batch_ids, function_bucket(id, id_len));
         buf_puts(&batch_ids, "$");
         buf_putll(&batch_ids, (long long)id_len);
         buf_puts(&batch_ids, "\r\n");

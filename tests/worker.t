@@ -109,6 +109,29 @@ for my $header ('Idempotency-Key', 'X-Request-Id') {
     ok($ttl > 300 && $ttl <= 600,
         "$header: its window expires in 300 to 600 s ($ttl)");
 }
+# A window's ids are spread over ID_BUCKETS small hashes, each a listpack
+# (an id costs its bytes, not a hash table entry): 3,000 ids, and every
+# hash holding them is one.
+{
+    my $tag = int(rand(1e9));
+    my $w = int(redis_cmd($rport, 'TIME')->[0] / 300);
+    my (%keys, $bad);
+    for my $i (1 .. 3000) {
+        my $id = "lp-$tag-$i";
+        my ($st) = http_get($p1, '/', { 'Idempotency-Key' => $id });
+        $bad++ unless defined $st && $st == 200;
+        $keys{ "crashonly:ids:$w:" . id_bucket($id) } = 1;
+    }
+    my $w2 = int(redis_cmd($rport, 'TIME')->[0] / 300);
+    SKIP: {
+        skip 'a window ended during the test', 2 if $w2 != $w;
+        my %enc;
+        $enc{ redis_cmd($rport, 'OBJECT', 'ENCODING', $_) // 'none' }++ for keys %keys;
+        is_deeply(\%enc, { listpack => scalar(keys %keys) },
+            scalar(keys %keys) . ' buckets for 3,000 ids, each a listpack');
+        is($bad, undef, 'and each id counted');
+    }
+}
 {
     my $before = hits($p1)->{total};
     my %n;
@@ -339,7 +362,7 @@ for my $sig ('TERM', 'INT') {
 {
     is(redis_cmd($rport, qw(ACL SETUSER counter on >pa55word resetkeys
         ~crashonly:* -@all +fcall +fcall_ro +function|load +ping +auth
-        +get +incrby +hincrby +hgetall +hmget +hset +expireat +time +role)),
+        +get +incrby +hincrby +hgetall +hget +hset +expireat +time +role)),
         'OK', 'ACL user created');
     my $port = free_port();
     my $pid = start_worker(PORT => $port, BIND => '127.0.0.1',

@@ -24,7 +24,7 @@ use IO::Socket::INET;
 use POSIX qw(:sys_wait_h _exit);
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(free_port free_ports tmp start_redis start_sentinel redis_cmd id_number start_worker
+our @EXPORT = qw(free_port free_ports tmp start_redis start_sentinel redis_cmd id_bucket id_number start_worker
   worker_log wait_exit wait_ready http_get raw_request read_response
   http_conn closed_within status_of expect_log);
 
@@ -141,15 +141,24 @@ sub redis_cmd {
     return $r;
 }
 
+# The bucket of id $id: FNV-1a of its bytes, modulo 16384, as
+# function_bucket (crashonly/function.c) gives it.
+sub id_bucket {
+    my $h = 2166136261;
+    $h = (($h ^ $_) * 16777619) % 4294967296 for unpack 'C*', $_[0];
+    return $h % 16384;
+}
+
 # The number Redis holds for id $id, remembered for $secs
-# (DEDUPE_SECONDS, default 300): in the hash of this window of Redis's
-# clock, or of the last one (crashonly/function.c); undef if neither.
-# Also the TTL of the hash that holds it.
+# (DEDUPE_SECONDS, default 300): in its bucket's hash of this window of
+# Redis's clock, or of the last one (crashonly/function.c); undef if
+# neither. Also the TTL of the hash that holds it.
 sub id_number {
     my ($port, $id, $secs) = @_;
     $secs //= 300;
     my $w = int(redis_cmd($port, 'TIME')->[0] / $secs);
-    for my $key (map { "crashonly:ids:$_" } $w, $w - 1) {
+    my $b = id_bucket($id);
+    for my $key (map { "crashonly:ids:$_:$b" } $w, $w - 1) {
         my $n = redis_cmd($port, 'HGET', $key, $id);
         return wantarray ? ($n, redis_cmd($port, 'TTL', $key)) : $n if defined $n;
     }
