@@ -30,7 +30,9 @@ our @EXPORT = qw(free_port free_ports tmp start_redis start_sentinel redis_cmd i
 
 our $TOP = abs_path(dirname(__FILE__) . '/../..');
 my $BIN = "$TOP/build/crashonly";
-my $TMP = tempdir('crashonly-test-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+# KEEP_TMP=1 keeps it (logs, ledgers) after the test, and names it.
+my $TMP = tempdir('crashonly-test-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{KEEP_TMP});
+print STDERR "# files kept in $TMP\n" if $ENV{KEEP_TMP};
 my %started; # pid => what, for the processes this file started
 my $parent = $$;
 
