@@ -70,16 +70,4 @@ local function count(keys, args)
   end
   return out
 end
--- co_hits_4 KEYS total, workers: both, as one JSON snapshot. It writes
--- nothing, but is not flagged no-writes, so that a master without a
--- replica in sync (min-replicas-to-write) refuses it as it refuses a
--- count: a master the Sentinels deposed while it was away answers
--- NOREPLICAS, not totals that its successor has left behind.
-local function hits(keys)
-  local w, workers = redis.call('HGETALL', keys[2]), {}
-  for i = 1, #w, 2 do workers[w[i]] = tonumber(w[i + 1]) end
-  local total = tonumber(redis.call('GET', keys[1]) or '0')
-  return cjson.encode({total = total, workers = workers})
-end
 redis.register_function('co_count_4', count)
-redis.register_function('co_hits_4', hits)
