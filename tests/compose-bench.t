@@ -7,7 +7,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Crashonly qw(tmp expect_log);
+use Crashonly qw(tmp expect_redis_churn);
 use JSON::PP;
 use Test::More;
 
@@ -22,17 +22,7 @@ if (system('timeout 20 docker info >/dev/null 2>&1') != 0) {
 
 # What this file provokes in its stacks' logs: a new stack, and each of
 # the five 'compose stop' and 'start' cycles, restarts the Redis nodes.
-# A worker that meets one refusing, loading its AOF, not yet a master,
-# or a master whose replica is not yet in sync exits (112) and runsv
-# starts it again: the crash-only start, logged as fatal.
-expect_log(qr/ level=fatal event=redis_noreplicas error="NOREPLICAS /,
-    qr/ level=fatal event=redis_loading error="LOADING /,
-    qr/ level=fatal event=redis_lost error=/,
-    qr/ level=fatal event=redis_connect error=/,
-    qr/ level=fatal event=redis_connect_timeout timeout_ms=\d+ pending=\d+$/,
-    qr/ level=fatal event=redis_readonly error="READONLY /,
-    qr/ level=fatal event=redis_not_master role=slave$/,
-    qr/ level=fatal event=sentinel_lost master=crashonly /);
+expect_redis_churn();
 
 my $out = tmp() . '/bench';
 my $log = `BENCH_SECONDS=1 BENCH_ROUNDS=2 BENCH_CONNS=16 BENCH_SAMPLES=2 BENCH_OUT=$out timeout 600 '$Crashonly::TOP/bench/compose' 2>&1`;

@@ -26,7 +26,7 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(free_port free_ports tmp start_redis start_sentinel redis_cmd id_bucket id_number start_worker
   worker_log wait_exit wait_ready http_get raw_request read_response
-  http_conn closed_within status_of expect_log);
+  http_conn closed_within status_of expect_log expect_redis_churn);
 
 our $TOP = abs_path(dirname(__FILE__) . '/../..');
 my $BIN = "$TOP/build/crashonly";
@@ -359,6 +359,22 @@ my @expected; # what this file said it provokes
 # this file's logs. Name only what the file itself causes (a killed Redis,
 # a bad variable), as narrowly as the line allows.
 sub expect_log { push @expected, @_ }
+
+# expect_redis_churn: expect_log for what a compose stack's workers log
+# when its Redis nodes restart or the Sentinels fail over under them:
+# each worker that loses Redis, or meets a node refusing, loading its
+# AOF, turned replica, or a master whose replica is not yet in sync,
+# exits (112), and runsv starts it again: the crash-only start.
+sub expect_redis_churn {
+    expect_log(qr/ level=fatal event=redis_lost error=/,
+        qr/ level=fatal event=redis_connect error=/,
+        qr/ level=fatal event=redis_connect_timeout timeout_ms=\d+ pending=\d+$/,
+        qr/ level=fatal event=redis_loading error="LOADING /,
+        qr/ level=fatal event=redis_readonly error="READONLY /,
+        qr/ level=fatal event=redis_noreplicas error="NOREPLICAS /,
+        qr/ level=fatal event=redis_not_master role=slave$/,
+        qr/ level=fatal event=sentinel_lost master=crashonly /);
+}
 
 # A server's log: a file named log or *.log (spawn's, start_worker's,
 # start_redis's), svlogd's current and rotated @....s files (a stack's
