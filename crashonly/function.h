@@ -5,18 +5,20 @@
 
 #include <stddef.h>
 
-/* co_count_5 and co_hits_5, in the Lua that FUNCTION LOAD takes. */
+/* co_count_6 and co_hits_6, in the Lua that FUNCTION LOAD takes. Its
+ * HSETEX needs Redis 8.0. */
 extern const char function_library[];
 
-#define FUNCTION_COUNT "co_count_5"
-#define FUNCTION_HITS  "co_hits_5"
+#define FUNCTION_COUNT "co_count_6"
+#define FUNCTION_HITS  "co_hits_6"
 
-/* A window's ids are spread over this many hashes, each small enough to
- * stay a listpack (Redis's hash-max-listpack-entries: 128 before Redis 8,
- * 512 since): the fullest passes that at about 1.5 M ids a window on
- * Redis 7, 6.8 M on Redis 8, and turns into a hash table, which still
- * works, at the memory an id cost before. */
-#define ID_BUCKETS 16384
+/* The ids are spread over this many hashes, each small enough to stay a
+ * listpack (hash-max-listpack-entries, 512 on Redis 8): the fullest
+ * passes that at about 27 M ids a DEDUPE_SECONDS and turns into a hash
+ * table, which still works, at about twice the memory an id. More
+ * hashes, shorter ones: an id is found sooner, and each hash costs its
+ * key (docs/bench.md: 65536 against 16384). */
+#define ID_BUCKETS 65536
 
 /* The bucket of an id: FNV-1a of its bytes, modulo ID_BUCKETS. */
 unsigned function_bucket(const char *id, size_t len);
@@ -24,6 +26,6 @@ unsigned function_bucket(const char *id, size_t len);
 #define KEY_TOTAL   "crashonly:hits"
 #define KEY_WORKERS "crashonly:workers"
 #define KEY_REPEATS "crashonly:repeats" /* per worker: ids seen again */
-#define KEY_IDS     "crashonly:ids:"    /* window:bucket: the ids seen */
+#define KEY_IDS     "crashonly:ids:"    /* bucket: the ids seen */
 
 #endif

@@ -22,12 +22,12 @@ static store_reply_fn *answer; /* where each client's reply goes */
 static void (*on_ready)(void);
 
 /* Arguments formatted once at start-up. */
-static struct buf cmd_keys; /* total workers repeats: co_count_5's first
+static struct buf cmd_keys; /* total workers repeats: co_count_6's first
                                keys */
 static struct buf cmd_tail; /* worker seconds: its first arguments */
-static struct buf cmd_hits; /* FCALL co_hits_5 2 total workers */
+static struct buf cmd_hits; /* FCALL co_hits_6 2 total workers */
 
-/* The hits of this loop pass, sent as one co_count_5 call by
+/* The hits of this loop pass, sent as one co_count_6 call by
  * send_batch(). */
 static struct buf batch_ids; /* the ids, formatted: the last arguments */
 static unsigned batch_nid;   /* how many */
@@ -73,7 +73,8 @@ static ev_tstamp last_error_log;
 
 /* Start-up commands, named in their replies' privdata. */
 static char cmd_auth[] = "AUTH", cmd_select[] = "SELECT", cmd_role[] = "ROLE",
-            cmd_waitaof[] = "WAITAOF", cmd_function[] = "FUNCTION";
+            cmd_waitaof[] = "WAITAOF", cmd_command[] = "COMMAND",
+            cmd_function[] = "FUNCTION";
 
 static void arg(struct buf *b, const char *s)
 {
@@ -173,7 +174,7 @@ static int expected(const redisReply *r, int type, void *who)
     return 0;
 }
 
-/* The reply to co_hits_5, a JSON string, for who. */
+/* The reply to co_hits_6, a JSON string, for who. */
 static void on_hits(redisAsyncContext *ac, void *reply, void *who)
 {
     const redisReply *r = reply;
@@ -231,7 +232,7 @@ static void answer_call(void)
     call_error_len = 0;
 }
 
-/* The reply to one co_count_5 call: a number for each of its waiters, or
+/* The reply to one co_count_6 call: a number for each of its waiters, or
  * the error that each of them gets; answered now, or once its WAITAOF
  * says so. */
 static void on_count(redisAsyncContext *ac, void *reply, void *privdata)
@@ -372,9 +373,11 @@ static void on_heartbeat(redisAsyncContext *ac, void *reply, void *privdata)
     got(reply);
 }
 
-/* Replies to AUTH, SELECT, ROLE, WAITAOF and FUNCTION LOAD: any error is
- * fatal, and so is a Redis that is not a master (a replica, or one that
- * the Sentinels named before a failover). */
+/* Replies to AUTH, SELECT, ROLE, WAITAOF, COMMAND INFO and FUNCTION LOAD:
+ * any error is fatal, and so are a Redis that is not a master (a replica,
+ * or one that the Sentinels named before a failover) and one without the
+ * HSETEX that the function calls (Redis < 8.0: FUNCTION LOAD takes the
+ * library, and each count would fail). */
 static void on_setup(redisAsyncContext *ac, void *reply, void *privdata)
 {
     const redisReply *r = reply;
@@ -396,8 +399,8 @@ static void on_setup(redisAsyncContext *ac, void *reply, void *privdata)
             "level=fatal event=redis_refused command=%s error=\"%s\"%s", what,
             r->str,
             what == cmd_waitaof
-                ? " hint=\"ACK_REPLICAS needs Redis >= 7.2 with appendonly yes\""
-            : strstr(r->str, "unknown command") ? " hint=\"Redis >= 7.0 needed\""
+                ? " hint=\"ACK_REPLICAS needs Redis >= 8.0 with appendonly yes\""
+            : strstr(r->str, "unknown command") ? " hint=\"Redis >= 8.0 needed\""
                                                 : "");
     if (what == cmd_role &&
         (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
@@ -408,6 +411,12 @@ static void on_setup(redisAsyncContext *ac, void *reply, void *privdata)
                     r->element[0]->type == REDIS_REPLY_STRING
                 ? r->element[0]->str
                 : "?");
+    if (what == cmd_command &&
+        (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
+         r->element[0]->type != REDIS_REPLY_ARRAY))
+        die(EXIT_REDIS_REFUSED,
+            "level=fatal event=redis_refused command=HSETEX "
+            "error=\"unknown command\" hint=\"Redis >= 8.0 needed\"");
     if (what == cmd_function)
         on_ready();
 }
@@ -536,6 +545,8 @@ void store_start(struct ev_loop *l, const struct config *c, void (*ready)(void),
         sent();
         redisAsyncCommand(redis, on_setup, cmd_waitaof, "WAITAOF 1 0 1");
     }
+    sent();
+    redisAsyncCommand(redis, on_setup, cmd_command, "COMMAND INFO HSETEX");
     sent();
     redisAsyncCommand(redis, on_setup, cmd_function, "FUNCTION LOAD REPLACE %s",
                       function_library);

@@ -88,7 +88,7 @@ sub start_redis {
     my $port = $opt{port} // free_port();
     my $dir = "$TMP/redis-$port";
     mkdir $dir;
-    my $pid = spawn('redis-server', "$dir/log", {}, 'redis-server',
+    my $pid = spawn('redis-server', "$dir/log", {}, $opt{bin} // 'redis-server',
         '--port', $port, '--bind', '127.0.0.1', '--dir', $dir,
         '--save', '', '--appendonly', 'no', '--daemonize', 'no',
         @{ $opt{args} // [] });
@@ -143,28 +143,23 @@ sub redis_cmd {
     return $r;
 }
 
-# The bucket of id $id: FNV-1a of its bytes, modulo 16384, as
+# The bucket of id $id: FNV-1a of its bytes, modulo 65536, as
 # function_bucket (crashonly/function.c) gives it.
 sub id_bucket {
     my $h = 2166136261;
     $h = (($h ^ $_) * 16777619) % 4294967296 for unpack 'C*', $_[0];
-    return $h % 16384;
+    return $h % 65536;
 }
 
-# The number Redis holds for id $id, remembered for $secs
-# (DEDUPE_SECONDS, default 300): in its bucket's hash of this window of
-# Redis's clock, or of the last one (crashonly/function.c); undef if
-# neither. Also the TTL of the hash that holds it.
+# The number Redis holds for id $id, a field of its bucket's hash
+# (crashonly/function.c), or undef; and the seconds left before it
+# expires.
 sub id_number {
-    my ($port, $id, $secs) = @_;
-    $secs //= 300;
-    my $w = int(redis_cmd($port, 'TIME')->[0] / $secs);
-    my $b = id_bucket($id);
-    for my $key (map { "crashonly:ids:$_:$b" } $w, $w - 1) {
-        my $n = redis_cmd($port, 'HGET', $key, $id);
-        return wantarray ? ($n, redis_cmd($port, 'TTL', $key)) : $n if defined $n;
-    }
-    return;
+    my ($port, $id) = @_;
+    my $key = 'crashonly:ids:' . id_bucket($id);
+    my $n = redis_cmd($port, 'HGET', $key, $id);
+    return $n unless wantarray && defined $n;
+    return ($n, redis_cmd($port, 'HTTL', $key, 'FIELDS', 1, $id)->[0]);
 }
 
 sub read_resp {
