@@ -74,7 +74,7 @@ const char function_library[] =
     "redis.register_function('co_count_6', count)\n"
     "redis.register_function('co_hits_6', hits)\n";
 
-/* FNV-1a (32 bits) of the id, modulo ID_BUCKETS: which of a window's
+/* FNV-1a (32 bits) of the id, modulo ID_BUCKETS: which of the
  * hashes holds it. Every worker must give an id the same bucket; it is
  * part of the library's version, as its Lua is. */
 unsigned function_bucket(const char *id, size_t len)
