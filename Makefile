@@ -20,13 +20,17 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
 B = build
 SRC = $(wildcard crashonly/*.c)
 OBJ = $(SRC:crashonly/%.c=$(B)/obj/%.o)
-LIB_OBJ = $(filter-out $(B)/obj/main.o,$(OBJ))
+# The counting library, crashonly/function.lua, built in as C by mk/embed;
+# build/next/crashonly and build/broken/crashonly are test builds of the
+# same worker with its variants (mk/embed says what each changes).
+LIBRARY = $(B)/obj/library.o
+LIB_OBJ = $(filter-out $(B)/obj/main.o,$(OBJ)) $(LIBRARY)
 
 WORKERS ?= 5
 export WORKERS
 
 .PHONY: all deps test up down hits chaos wrk bench fuzz clean
-all: $(B)/crashonly
+all: $(B)/crashonly $(B)/next/crashonly $(B)/broken/crashonly
 
 # Objects are rebuilt when the flags change (SANITIZE=, CI=true).
 $(B)/flags: FORCE
@@ -44,8 +48,25 @@ $(B)/obj/unit/%.o: tests/unit/%.c $(B)/flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Icrashonly -c -o $@ $<
 
-$(B)/crashonly: $(OBJ)
-	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(PKG_LIBS)
+$(B)/gen/library.c: crashonly/function.lua mk/embed
+	@mkdir -p $(@D)
+	mk/embed $< >$@.tmp && mv $@.tmp $@
+$(B)/gen/%/library.c: crashonly/function.lua mk/embed
+	@mkdir -p $(@D)
+	mk/embed --$* $< >$@.tmp && mv $@.tmp $@
+$(B)/obj/library.o: $(B)/gen/library.c $(B)/flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Icrashonly -c -o $@ $<
+$(B)/obj/%/library.o: $(B)/gen/%/library.c $(B)/flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Icrashonly -c -o $@ $<
+
+.PRECIOUS: $(B)/gen/%/library.c
+$(B)/crashonly: $(OBJ) $(LIBRARY)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(B)/next/crashonly $(B)/broken/crashonly: $(B)/%/crashonly: $(OBJ) $(B)/obj/%/library.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/unit: $(UNIT_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)

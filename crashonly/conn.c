@@ -130,7 +130,7 @@ static int act(struct conn *c)
         store_hits(c);
         break;
     case ACT_READY:
-        store_ping(c);
+        store_ready(c);
         break;
     case ACT_REPLY:
         http_reply_status(&c->out, &c->req, status);
@@ -195,7 +195,7 @@ void conn_reply(void *who, const struct store_reply *r)
     case STORE_JSON:
         http_reply_json(&c->out, &c->req, r->str, r->len);
         break;
-    case STORE_PONG:
+    case STORE_READY:
         http_reply_status(&c->out, &c->req, 200);
         break;
     case STORE_ERROR:

@@ -1,25 +1,28 @@
-/* function.h: the Redis Function library that counts hits, and the keys
- * it keeps them in. */
+/* function.h: the Redis Function library that counts hits
+ * (crashonly/function.lua, built in by mk/embed), and the keys it keeps
+ * them in. */
 #ifndef CRASHONLY_FUNCTION_H
 #define CRASHONLY_FUNCTION_H
 
 #include <stddef.h>
 
-/* co_count_6 and co_hits_6, in the Lua that FUNCTION LOAD takes. Its
- * HSETEX needs Redis 8.0. */
+/* The library's Lua, as FUNCTION LOAD takes it, and its VERSION. A
+ * worker loads it only where Redis has none, or an older one. */
 extern const char function_library[];
+extern const long long function_version;
 
-#define FUNCTION_COUNT "co_count_6"
-#define FUNCTION_HITS  "co_hits_6"
+#define FUNCTION_COUNT   "co_count"
+#define FUNCTION_HITS    "co_hits"
+#define FUNCTION_VERSION "co_version" /* {version, schema} */
+/* The library before there was one name for every version: replaced
+ * along with the first load, in one MULTI, since this one takes its
+ * workers' calls. */
+#define FUNCTION_LIBRARY_6 "crashonly_6"
 
 /* The ids are spread over this many hashes, each small enough to stay a
- * listpack (hash-max-listpack-entries, 512 on Redis 8): the fullest
- * passes that at about 27 M ids a DEDUPE_SECONDS and turns into a hash
- * table, which still works, at about twice the memory an id (109.1
- * bytes against 51.9, bench/ids-memory at 1 M ids with
- * hash-max-listpack-entries 0). More hashes, shorter ones: an id is
- * found sooner, and each hash costs its key (docs/bench.md: 65536
- * against 16384). */
+ * listpack (hash-max-listpack-entries, 512 on Redis 8); a fuller one
+ * turns into a hash table, which still works, at about twice the memory
+ * an id (docs/bench.md). Part of the ids' schema, as their keys are. */
 #define ID_BUCKETS 65536
 
 /* The bucket of an id: FNV-1a of its bytes, modulo ID_BUCKETS. */
@@ -28,6 +31,5 @@ unsigned function_bucket(const char *id, size_t len);
 #define KEY_TOTAL   "crashonly:hits"
 #define KEY_WORKERS "crashonly:workers"
 #define KEY_REPEATS "crashonly:repeats" /* per worker: ids seen again */
-#define KEY_IDS     "crashonly:ids:"    /* bucket: the ids seen */
 
 #endif

@@ -60,6 +60,8 @@ static unsigned in_flight;  /* calls whose waiters are not answered yet */
 static struct buf cmd_wait; /* WAIT ACK_REPLICAS timeout, then WAITAOF 1
                                ACK_REPLICAS timeout */
 static size_t cmd_wait_len; /* where the WAITAOF starts in cmd_wait */
+static int acks_short; /* the newest WAITAOF found fewer replicas than
+                          asked: not ready until one finds them all */
 static char call_error[160]; /* why the oldest call's waiters get a 503 */
 static size_t call_error_len; /* 0: they get their numbers */
 
@@ -74,7 +76,10 @@ static ev_tstamp last_error_log;
 /* Start-up commands, named in their replies' privdata. */
 static char cmd_auth[] = "AUTH", cmd_select[] = "SELECT", cmd_role[] = "ROLE",
             cmd_waitaof[] = "WAITAOF", cmd_command[] = "COMMAND",
-            cmd_function[] = "FUNCTION";
+            cmd_multi[] = "MULTI", cmd_delete[] = "FUNCTION DELETE",
+            cmd_load[] = "FUNCTION LOAD";
+static unsigned loads; /* FUNCTION LOADs sent: a race with older workers
+                          lost this many times */
 
 static void arg(struct buf *b, const char *s)
 {
@@ -189,16 +194,45 @@ static void on_hits(redisAsyncContext *ac, void *reply, void *who)
     answer(who, &a);
 }
 
-/* The reply to a client's PING, the status PONG, for who. */
+/* The reply to a readiness probe's PING, for who: Redis answers. */
 static void on_ping(redisAsyncContext *ac, void *reply, void *who)
 {
     const redisReply *r = reply;
-    struct store_reply a = {STORE_PONG, 0, NULL, 0};
+    struct store_reply a = {STORE_READY, 0, NULL, 0};
 
     (void)ac;
     got(r);
     if (expected(r, REDIS_REPLY_STATUS, who))
         answer(who, &a);
+}
+
+/* The reply to a readiness probe's ROLE, with ACK_REPLICAS: ready while
+ * the master has that many replicas online (ROLE lists no other) and the
+ * newest acknowledgement found them all (a replica stopped or cut off
+ * stays online for the master until repl-timeout). */
+static void on_role(redisAsyncContext *ac, void *reply, void *who)
+{
+    const redisReply *r = reply;
+    struct store_reply a = {STORE_READY, 0, NULL, 0};
+    char text[96];
+    long long online;
+
+    (void)ac;
+    got(r);
+    if (!expected(r, REDIS_REPLY_ARRAY, who))
+        return;
+    online = r->elements == 3 && r->element[2]->type == REDIS_REPLY_ARRAY
+                 ? (long long)r->element[2]->elements
+                 : -1;
+    if (online < cfg->ack_replicas || acks_short) {
+        a.type = STORE_ERROR;
+        a.len = (size_t)snprintf(text, sizeof(text),
+                                 "%lld replicas online of %d%s", online,
+                                 cfg->ack_replicas,
+                                 acks_short ? ", the last ack short" : "");
+        a.str = text;
+    }
+    answer(who, &a);
 }
 
 /* The oldest call's waiters get a 503, with this text. */
@@ -314,6 +348,7 @@ static void on_wait(redisAsyncContext *ac, void *reply, void *privdata)
         log_rate_limited(text);
         call_failed(text, (size_t)n < sizeof(text) ? (size_t)n : sizeof(text));
     }
+    acks_short = call_error_len > 0;
     answer_call();
 }
 
@@ -373,18 +408,13 @@ static void on_heartbeat(redisAsyncContext *ac, void *reply, void *privdata)
     got(reply);
 }
 
-/* Replies to AUTH, SELECT, ROLE, WAITAOF, COMMAND INFO and FUNCTION LOAD:
- * any error is fatal, and so are a Redis that is not a master (a replica,
- * or one that the Sentinels named before a failover) and one without the
- * HSETEX that the function calls (Redis < 8.0: FUNCTION LOAD takes the
- * library, and each count would fail). */
-static void on_setup(redisAsyncContext *ac, void *reply, void *privdata)
+/* A reply to a start-up command, what: any error is fatal, and so are a
+ * Redis that is not a master (a replica, or one that the Sentinels named
+ * before a failover) and one without the HSETEX that the function calls
+ * (Redis < 8.0: FUNCTION LOAD takes the library, and each count would
+ * fail). */
+static void check_setup(const redisReply *r, const char *what)
 {
-    const redisReply *r = reply;
-    const char *what = privdata;
-
-    (void)ac;
-    got(r);
     /* A Redis still loading its data is not there yet, nor a master whose
      * replica is not in sync yet (FUNCTION LOAD is a write): a lost Redis,
      * which the restart asks again. */
@@ -417,8 +447,100 @@ static void on_setup(redisAsyncContext *ac, void *reply, void *privdata)
         die(EXIT_REDIS_REFUSED,
             "level=fatal event=redis_refused command=HSETEX "
             "error=\"unknown command\" hint=\"Redis >= 8.0 needed\"");
-    if (what == cmd_function)
-        on_ready();
+}
+
+/* Replies to AUTH, SELECT, ROLE, WAITAOF, COMMAND INFO, and MULTI and
+ * what it queues: privdata names the command. */
+static void on_setup(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    (void)ac;
+    got(reply);
+    check_setup(reply, privdata);
+}
+
+static void ask_version(void);
+static void on_exec(redisAsyncContext *ac, void *reply, void *privdata);
+
+/* Load the library, in one MULTI with the deletion of crashonly_6 (the
+ * library before it, whose calls it takes: its workers, still running,
+ * count in this one from then on), then ask its version again: a worker
+ * of an older version may have loaded its own meanwhile, and this
+ * worker loads again. */
+static void load_library(void)
+{
+    if (loads++ == 3)
+        die(EXIT_REDIS_REFUSED,
+            "level=fatal event=redis_refused command=FUNCTION "
+            "error=\"another worker loaded an older library, 3 times\"");
+    sent();
+    redisAsyncCommand(redis, on_setup, cmd_multi, "MULTI");
+    sent();
+    redisAsyncCommand(redis, on_setup, cmd_delete, "FUNCTION DELETE %s",
+                      FUNCTION_LIBRARY_6);
+    sent();
+    redisAsyncCommand(redis, on_setup, cmd_load, "FUNCTION LOAD REPLACE %s",
+                      function_library);
+    sent();
+    redisAsyncCommand(redis, on_exec, NULL, "EXEC");
+    ask_version();
+}
+
+/* The reply to the MULTI of load_library(): [FUNCTION DELETE's, FUNCTION
+ * LOAD's]. No crashonly_6 to delete is no error; a library Redis refuses
+ * is (its Lua, or an ACL without +function). */
+static void on_exec(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    const redisReply *r = reply;
+
+    (void)ac;
+    (void)privdata;
+    got(r);
+    check_setup(r, cmd_load);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+        die(EXIT_REDIS_REFUSED,
+            "level=fatal event=redis_refused command=EXEC "
+            "error=\"unexpected reply\"");
+    check_setup(r->element[1], cmd_load);
+}
+
+/* The reply to co_version: {version, schema}, or no function yet. A
+ * library as new as this worker's, or newer, is used as it is: every
+ * version takes the calls of the ones before it. */
+static void on_version(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    const redisReply *r = reply;
+
+    (void)ac;
+    (void)privdata;
+    got(r);
+    if (r->type == REDIS_REPLY_ERROR &&
+        strstr(r->str, "Function not found") != NULL) {
+        load_library();
+        return;
+    }
+    check_setup(r, cmd_load);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER ||
+        r->element[1]->type != REDIS_REPLY_INTEGER)
+        die(EXIT_REDIS_REFUSED,
+            "level=fatal event=redis_refused command=" FUNCTION_VERSION
+            " error=\"unexpected reply\"");
+    if (r->element[0]->integer < function_version) {
+        load_library();
+        return;
+    }
+    log_line("level=info event=library version=%lld schema=%lld mine=%lld "
+             "loaded=%s",
+             r->element[0]->integer, r->element[1]->integer, function_version,
+             loads > 0 ? "yes" : "no");
+    on_ready();
+}
+
+static void ask_version(void)
+{
+    sent();
+    redisAsyncCommand(redis, on_version, NULL, "FCALL_RO %s 0",
+                      FUNCTION_VERSION);
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -547,9 +669,7 @@ void store_start(struct ev_loop *l, const struct config *c, void (*ready)(void),
     }
     sent();
     redisAsyncCommand(redis, on_setup, cmd_command, "COMMAND INFO HSETEX");
-    sent();
-    redisAsyncCommand(redis, on_setup, cmd_function, "FUNCTION LOAD REPLACE %s",
-                      function_library);
+    ask_version();
 
     tick = c->redis_timeout_ms / 4000.0;
     last_tick = ev_now(loop);
@@ -582,8 +702,11 @@ void store_hits(void *who)
                                cmd_hits.len);
 }
 
-void store_ping(void *who)
+void store_ready(void *who)
 {
     sent();
-    redisAsyncCommand(redis, on_ping, who, "PING");
+    if (cfg->ack_replicas > 0)
+        redisAsyncCommand(redis, on_role, who, "ROLE");
+    else
+        redisAsyncCommand(redis, on_ping, who, "PING");
 }

@@ -11,7 +11,7 @@
 enum store_type {
     STORE_NUMBER, /* store_hit: the hit's number, in number */
     STORE_JSON,   /* store_hits: the snapshot, in str and len */
-    STORE_PONG,   /* store_ping: Redis answers */
+    STORE_READY,  /* store_ready: Redis can count and acknowledge */
     STORE_ERROR   /* Redis answered with an error: its text in str, len */
 };
 
@@ -45,7 +45,10 @@ void store_hit(const char *id, size_t id_len, void *who);
 /* Read {"total": N, "workers": {...}} as one atomic snapshot. */
 void store_hits(void *who);
 
-/* Ask Redis whether it answers: STORE_PONG when it does. */
-void store_ping(void *who);
+/* Ask whether a hit can be counted and acknowledged now: STORE_READY
+ * when Redis answers and, with ACK_REPLICAS, has that many replicas
+ * online and the newest acknowledgement found them all; else
+ * STORE_ERROR, why in str. */
+void store_ready(void *who);
 
 #endif

@@ -121,7 +121,7 @@ for my $header ('Idempotency-Key', 'X-Request-Id') {
         my $id = "lp-$tag-$i";
         my ($st) = http_get($p1, '/', { 'Idempotency-Key' => $id });
         $bad++ unless defined $st && $st == 200;
-        $keys{ 'crashonly:ids:' . id_bucket($id) } = 1;
+        $keys{ id_key($rport, $id) } = 1;
     }
     my %enc;
     $enc{ redis_cmd($rport, 'OBJECT', 'ENCODING', $_) // 'none' }++ for keys %keys;
@@ -357,8 +357,9 @@ for my $sig ('TERM', 'INT') {
 # ---- ACL user -----------------------------------------------------------
 {
     is(redis_cmd($rport, qw(ACL SETUSER counter on >pa55word resetkeys
-        ~crashonly:* -@all +fcall +fcall_ro +function|load +ping +auth
-        +get +incrby +hincrby +hgetall +hget +hsetex +command|info +role)),
+        ~crashonly:* -@all +fcall +fcall_ro +function|load +function|delete
+        +multi +exec +ping +auth +get +mget +set +incrby +decrby +hincrby
+        +hgetall +hget +hsetex +hdel +command|info +role)),
         'OK', 'ACL user created');
     my $port = free_port();
     my $pid = start_worker(PORT => $port, BIND => '127.0.0.1',

@@ -24,7 +24,7 @@ use IO::Socket::INET;
 use POSIX qw(:sys_wait_h _exit);
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(free_port free_ports tmp start_redis start_sentinel redis_cmd id_bucket id_number start_worker
+our @EXPORT = qw(free_port free_ports tmp start_redis start_sentinel redis_cmd id_bucket id_key id_number start_worker
   worker_log wait_exit wait_ready http_get raw_request read_response
   http_conn closed_within status_of expect_log expect_redis_churn);
 
@@ -151,12 +151,21 @@ sub id_bucket {
     return $h % 65536;
 }
 
-# The number Redis holds for id $id, a field of its bucket's hash
-# (crashonly/function.c), or undef; and the seconds left before it
-# expires.
+# The hash that holds id $id in the Redis at $port: its bucket's, in the
+# layout of the schema the loaded library says (co_version), as ids_key
+# in crashonly/function.lua names it.
+sub id_key {
+    my ($port, $id) = @_;
+    my $v = redis_cmd($port, 'FCALL_RO', 'co_version', 0);
+    my $schema = ref $v eq 'ARRAY' ? $v->[1] : 1;
+    return 'crashonly:ids:' . ($schema == 1 ? '' : "$schema:") . id_bucket($id);
+}
+
+# The number Redis holds for id $id, a field of its bucket's hash, or
+# undef; and the seconds left before it expires.
 sub id_number {
     my ($port, $id) = @_;
-    my $key = 'crashonly:ids:' . id_bucket($id);
+    my $key = id_key($port, $id);
     my $n = redis_cmd($port, 'HGET', $key, $id);
     return $n unless wantarray && defined $n;
     return ($n, redis_cmd($port, 'HTTL', $key, 'FIELDS', 1, $id)->[0]);
