@@ -25,24 +25,35 @@ local function ids_key(schema, bucket)
   return 'crashonly:ids:' .. schema .. ':' .. bucket
 end
 
--- The schema the ids are written in, and the one before it while ids
--- written in that one may still be live: for `seconds` after the first
--- count in the new one (expand), after which they have all expired and
--- nothing reads them (contract). One schema change a DEDUPE_SECONDS:
--- a second one within it forgets the first one's ids. No key at all is
--- a new Redis, or one counted by crashonly_6 (schema 1).
-local KEY_SCHEMA, KEY_OLD = 'crashonly:schema', 'crashonly:schema:old'
+-- The schema the ids are written in now, and the ones before it whose
+-- ids may still be live: each for `seconds` after the first count in the
+-- schema after it (expand), after which its ids have all expired and
+-- nothing reads them (contract). No key at all is a new Redis, or one
+-- that crashonly_6 counted in (schema 1).
+local KEY_SCHEMA, KEY_OLD = 'crashonly:schema', 'crashonly:schema:old:'
 
--- The schema whose ids may still be live besides this one's, or nil.
-local function old_schema(seconds)
-  local s = redis.call('MGET', KEY_SCHEMA, KEY_OLD)
-  local now, old = tonumber(s[1]), tonumber(s[2])
-  if now == SCHEMA then
-    return old
+-- The schemas before this one whose ids may still be live, newest first.
+local function old_schemas(seconds)
+  local names = {KEY_SCHEMA}
+  for s = 1, SCHEMA - 1 do
+    names[#names + 1] = KEY_OLD .. s
   end
-  old = now or 1
-  redis.call('SET', KEY_SCHEMA, SCHEMA)
-  redis.call('SET', KEY_OLD, old, 'EX', seconds)
+  local v = redis.call('MGET', unpack(names))
+  local now = tonumber(v[1])
+  if now ~= SCHEMA then -- the first count in this schema
+    local before = now or 1
+    redis.call('SET', KEY_SCHEMA, SCHEMA)
+    if before < SCHEMA then
+      redis.call('SET', KEY_OLD .. before, 1, 'EX', seconds)
+      v[before + 1] = '1'
+    end
+  end
+  local old = {}
+  for s = SCHEMA - 1, 1, -1 do
+    if v[s + 1] then
+      old[#old + 1] = s
+    end
+  end
   return old
 end
 
@@ -97,11 +108,13 @@ local function count(keys, args)
   end
   if n > 3 then
     local total = tonumber(redis.call('GET', keys[1]) or '0')
-    local old = old_schema(args[2])
+    local old = old_schemas(args[2])
     for i = 4, n, 2 do
       local bucket, id = args[i], args[i + 1]
-      local key = ids_key(SCHEMA, bucket)
-      local number = old and try(undo, 'HGET', ids_key(old, bucket), id)
+      local key, number = ids_key(SCHEMA, bucket), false
+      for j = 1, #old do
+        number = number or try(undo, 'HGET', ids_key(old[j], bucket), id)
+      end
       if number then -- counted before the schema changed
         repeats = repeats + 1
       else

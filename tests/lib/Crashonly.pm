@@ -24,7 +24,7 @@ use IO::Socket::INET;
 use POSIX qw(:sys_wait_h _exit);
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(free_port free_ports tmp start_redis start_sentinel redis_cmd id_bucket id_key id_number start_worker
+our @EXPORT = qw(free_port free_ports tmp start_redis start_sentinel redis_cmd read_resp id_bucket id_key id_number start_worker
   worker_log wait_exit wait_ready http_get raw_request read_response
   http_conn closed_within status_of expect_log expect_redis_churn);
 
@@ -188,11 +188,14 @@ sub read_resp {
 }
 
 # Start build/crashonly with %env (over this process's environment, with
-# the worker's own variables cleared). -args => [...] adds arguments.
+# the worker's own variables cleared). -args => [...] adds arguments;
+# -bin => 'next' or 'broken' starts that test build (build/next/crashonly).
 # Returns the pid; its output goes to worker_log($pid).
 sub start_worker {
     my (%env) = @_;
     my $args = delete $env{-args} // [];
+    my $bin = $BIN;
+    $bin = "$TOP/build/$_/crashonly" for grep { defined } delete $env{-bin};
     my %clean = map { $_ => '' } qw(PORT BIND WORKER_NAME REDIS_URL
       DEDUPE_SECONDS REDIS_TIMEOUT_MS IDLE_TIMEOUT_MS HEADER_TIMEOUT_MS
       MAX_CONNS REDIS_SENTINELS REDIS_MASTER_NAME ACK_REPLICAS);
@@ -203,7 +206,7 @@ sub start_worker {
         open(STDIN, '<', '/dev/null');
         open(STDOUT, '>', "$TMP/worker-$$.log") or _exit(127);
         open(STDERR, '>&', \*STDOUT) or _exit(127);
-        { no warnings 'exec'; exec { $BIN } $BIN, @$args; }
+        { no warnings 'exec'; exec { $bin } $bin, @$args; }
         _exit(127);
     }
     $started{$pid} = 'crashonly';
