@@ -25,34 +25,30 @@ local function ids_key(schema, bucket)
   return 'crashonly:ids:' .. schema .. ':' .. bucket
 end
 
--- The schema the ids are written in now, and the ones before it whose
--- ids may still be live: each for `seconds` after the first count in the
--- schema after it (expand), after which its ids have all expired and
--- nothing reads them (contract). No key at all is a new Redis, or one
--- that crashonly_6 counted in (schema 1).
-local KEY_SCHEMA, KEY_OLD = 'crashonly:schema', 'crashonly:schema:old:'
+-- The schemas, in one small hash: `now`, the schema the ids are written
+-- in, and a field for each other schema whose ids may still be live,
+-- with an expiry of its own: `seconds` after the first count in the
+-- schema after it (expand), when its ids have all expired and nothing
+-- reads them any more (contract). An upgrade and a rollback alike: the
+-- library before, newer or older, took the same calls. No hash at all is
+-- a new Redis, or one that crashonly_6 counted in (schema 1).
+local KEY_SCHEMAS = 'crashonly:schemas'
 
--- The schemas before this one whose ids may still be live, newest first.
+-- The other schemas whose ids may still be live.
 local function old_schemas(seconds)
-  local names = {KEY_SCHEMA}
-  for s = 1, SCHEMA - 1 do
-    names[#names + 1] = KEY_OLD .. s
+  local h, old, now = redis.call('HGETALL', KEY_SCHEMAS), {}, nil
+  for i = 1, #h, 2 do
+    if h[i] == 'now' then
+      now = tonumber(h[i + 1])
+    elseif tonumber(h[i]) ~= SCHEMA then
+      old[#old + 1] = tonumber(h[i])
+    end
   end
-  local v = redis.call('MGET', unpack(names))
-  local now = tonumber(v[1])
   if now ~= SCHEMA then -- the first count in this schema
-    local before = now or 1
-    redis.call('SET', KEY_SCHEMA, SCHEMA)
-    if before < SCHEMA then
-      redis.call('SET', KEY_OLD .. before, 1, 'EX', seconds)
-      v[before + 1] = '1'
-    end
-  end
-  local old = {}
-  for s = SCHEMA - 1, 1, -1 do
-    if v[s + 1] then
-      old[#old + 1] = s
-    end
+    now = now or 1
+    redis.call('HSETEX', KEY_SCHEMAS, 'FIELDS', 1, 'now', SCHEMA)
+    redis.call('HSETEX', KEY_SCHEMAS, 'EX', seconds, 'FIELDS', 1, now, 1)
+    old[#old + 1] = now
   end
   return old
 end

@@ -65,8 +65,8 @@ is_deeply(count6('u6-b', 'u6-c'), [2, 3],
     "crashonly_6's workers' calls go to the new library: a repeat, and a new id");
 is(hit($wp, 'u6-c'), 3, 'which the new worker finds too');
 is(total(), 3, 'three ids, three hits');
-is(redis_cmd($rport, 'GET', 'crashonly:schema'), 2, 'the ids are now written in schema 2');
-my $ttl = redis_cmd($rport, 'TTL', 'crashonly:schema:old:1');
+is(redis_cmd($rport, 'HGET', 'crashonly:schemas', 'now'), 2, 'the ids are now written in schema 2');
+my $ttl = redis_cmd($rport, 'HTTL', 'crashonly:schemas', 'FIELDS', 1, 1)->[0];
 ok($ttl > 290 && $ttl <= 300,
     "and schema 1 is read on a miss for DEDUPE_SECONDS more ($ttl s)");
 
@@ -86,6 +86,21 @@ is(version()->[0], 1007, 'the library is still the next version');
 is(hit($wp, 'n-a') . ' ' . hit($wp, 'u6-a'), '4 1',
     'ids of two schemas back are found still');
 is(total(), 5, 'five ids, five hits');
+
+# A rollback: the library before loaded over it by hand (no worker
+# downgrades it), the next version's workers still running.
+is(redis_cmd($rport, 'FUNCTION', 'LOAD', 'REPLACE', slurp("$top/crashonly/function.lua")),
+    'crashonly', 'rolled back by hand to the library before');
+is(hit($np, 'n-b') . ' ' . hit($wp, 'n-b'), '5 5',
+    'an id the next schema holds: found by both workers, after the rollback');
+is(hit($np, 'r-a'), 6, 'a new id after it');
+stop($n);
+($n, $np) = worker('next', 'w8');
+like(worker_log($n), qr/event=library version=1007 schema=3 mine=1007 loaded=yes/,
+    'a worker of the next version restarted: upgrades it again');
+is(hit($np, 'r-a') . ' ' . hit($wp, 'n-a') . ' ' . hit($wp, 'u6-c'), '6 4 3',
+    'ids of every schema of the last DEDUPE_SECONDS found still');
+is(total(), 6, 'six ids, six hits');
 stop($_) for $w, $n;
 
 # ---- a count that fails half-way writes nothing --------------------------
@@ -132,7 +147,7 @@ for my $i (0 .. $#broken) {
 # call is refused before it writes, or undone.
 for my $cmd (qw(hincrby hdel)) {
     is(redis_cmd($rport, qw(ACL SETUSER), "no$cmd", qw(on >pw ~crashonly:* -@all
-        +fcall +get +mget +set +incrby +decrby +hincrby +hget +hsetex +hdel), "-$cmd"), 'OK',
+        +fcall +get +incrby +decrby +hincrby +hget +hsetex +hdel), "-$cmd"), 'OK',
         "an ACL user without $cmd");
     my $s = http_conn($rport) or die;
     my @args = ('AUTH', "no$cmd", 'pw');

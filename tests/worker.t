@@ -358,7 +358,7 @@ for my $sig ('TERM', 'INT') {
 {
     is(redis_cmd($rport, qw(ACL SETUSER counter on >pa55word resetkeys
         ~crashonly:* -@all +fcall +fcall_ro +function|load +function|delete
-        +multi +exec +ping +auth +get +mget +set +incrby +decrby +hincrby
+        +multi +exec +ping +auth +get +incrby +decrby +hincrby
         +hgetall +hget +hsetex +hdel +command|info +role)),
         'OK', 'ACL user created');
     my $port = free_port();
