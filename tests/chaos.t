@@ -202,6 +202,52 @@ is($? >> 8, 0, 'chaos TARGETS=pause-redis passes') or diag $verdict;
 like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, linearizable, [1-9]\d* redis paused, 0 client-visible errors, /m,
     'its verdict counts the pauses');
 
+# Upgrades and rollbacks under load: a worker at a time switched between
+# build/crashonly and build/next/crashonly (the next library version and
+# id schema), the library with it; nothing lost, doubled or out of order.
+# After the run every worker and the library are on build/crashonly.
+$out = tmp() . '/run-upgrade';
+$verdict = `TARGETS=workers,upgrade DURATION=6 KILL_EVERY=0.5 CONNS=16 OUT=$out '$top/chaos/run' 2>&1`;
+is($? >> 8, 0, 'chaos TARGETS=workers,upgrade passes') or diag $verdict;
+like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, linearizable, \d+ workers and [1-9]\d* upgrade killed, 0 client-visible errors, /m,
+    'its verdict counts the upgrades');
+is(join(' ', map { slurp("$state/sv/w$_/run") =~ m{ \Q$top\E/build/crashonly$}m ? 'own' : 'next' } 1 .. 3),
+    'own own own', 'every worker back on build/crashonly after it');
+is(redis_cmd($env{REDIS_PORT} + (master_node() eq 'redis2'), 'FCALL_RO', 'co_version', 0)->[0], 7,
+    'and the library too');
+ok(serves_within(5), 'the stack serves');
+
+# A broken worker, test-only (build/broken/crashonly: its library counts
+# a retried id again): chaos must fail on what it counted twice.
+for my $w (1 .. 3) {
+    my $run = slurp("$state/sv/w$w/run");
+    $run =~ s{ \Q$top\E/build/crashonly$}{ $top/build/broken/crashonly}m;
+    open(my $f, '>', "$state/sv/w$w/run.new") or die;
+    print $f $run;
+    close $f;
+    chmod 0755, "$state/sv/w$w/run.new";
+    rename "$state/sv/w$w/run.new", "$state/sv/w$w/run" or die;
+    system('sv', 'kill', "$state/sv/w$w") == 0 or die;
+}
+ok(serves_within(5), 'the stack serves with broken workers');
+$out = tmp() . '/run-broken';
+$verdict = `TARGETS=workers DURATION=4 KILL_EVERY=0.3 CONNS=16 OUT=$out '$top/chaos/run' 2>&1`;
+is($? >> 8, 1, 'chaos fails with workers that count a retried id again') or diag $verdict;
+like($verdict, qr/^FAIL .*, [1-9]\d* doubled, /m, 'on what they counted twice');
+for my $w (1 .. 3) {
+    my $run = slurp("$state/sv/w$w/run");
+    $run =~ s{ \Q$top\E/build/broken/crashonly$}{ $top/build/crashonly}m;
+    open(my $f, '>', "$state/sv/w$w/run.new") or die;
+    print $f $run;
+    close $f;
+    chmod 0755, "$state/sv/w$w/run.new";
+    rename "$state/sv/w$w/run.new", "$state/sv/w$w/run" or die;
+}
+is(system("STATE='$state' '$top/chaos/killer' --rollback"), 0,
+    'the library rolled back to build/crashonly\'s');
+system('sv', 'kill', "$state/sv/w$_") for 1 .. 3;
+ok(serves_within(5), 'the stack serves again');
+
 # A broken front: a proxy before the stack that holds one answer back and
 # hands it, later, to a request begun after another request had got a
 # larger number (and the held request that later one's answer). Every
@@ -231,10 +277,10 @@ like($msg, qr/^chaos: TARGETS=nginx: BACKEND=compose crashes containers,partitio
     'and says which kinds it has');
 $msg = `TARGETS=workers,containers DURATION=1 '$top/chaos/run' 2>&1`;
 is($? >> 8, 2, 'the local stack refuses TARGETS=containers') or diag $msg;
-like($msg, qr/^chaos: TARGETS=containers: BACKEND=local crashes nginx,pause,pause-redis,redis,redis-host,workers$/m,
+like($msg, qr/^chaos: TARGETS=containers: BACKEND=local crashes nginx,pause,pause-redis,redis,redis-host,upgrade,workers$/m,
     'and says which kinds it has');
 $msg = `TARGETS=slow DURATION=1 '$top/chaos/run' 2>&1`;
-like($msg, qr/^chaos: TARGETS=slow: BACKEND=local crashes nginx,pause,pause-redis,redis,redis-host,workers$/m,
+like($msg, qr/^chaos: TARGETS=slow: BACKEND=local crashes nginx,pause,pause-redis,redis,redis-host,upgrade,workers$/m,
     'slow links are the compose stack\'s alone') or diag $msg;
 $msg = `TARGETS=workers,disk DURATION=1 '$top/chaos/run' 2>&1`;
 is($? >> 8, 2, 'chaos refuses an unknown target') or diag $msg;
