@@ -273,7 +273,7 @@ is(scalar(() = $check =~ /^ok /mg), 5, 'and every other check passes') or diag $
 # is refused at once, with the backend's own list.
 my $msg = `BACKEND=compose TARGETS=workers,nginx DURATION=1 '$top/chaos/run' 2>&1`;
 is($? >> 8, 2, 'chaos BACKEND=compose refuses TARGETS=workers,nginx') or diag $msg;
-like($msg, qr/^chaos: TARGETS=nginx: BACKEND=compose crashes containers,partition,pause,pause-redis,proxy,redis,redis-host,slow,workers$/m,
+like($msg, qr/^chaos: TARGETS=nginx: BACKEND=compose crashes containers,partition,pause,pause-redis,proxy,redis,redis-host,slow,upgrade,workers$/m,
     'and says which kinds it has');
 $msg = `TARGETS=workers,containers DURATION=1 '$top/chaos/run' 2>&1`;
 is($? >> 8, 2, 'the local stack refuses TARGETS=containers') or diag $msg;

@@ -376,6 +376,31 @@ for my $kind (qw(workers containers redis proxy redis-host partition pause pause
     is(scalar(split ' ', $up), 5, 'every worker runs again after it');
 }
 
+# An upgrade under load (TARGETS=upgrade): every worker rolled, one
+# container at a time (compose/roll), to crashonly-worker:next (the next
+# library version and id schema), which chaos/run builds; after the run,
+# back to the stack's own image and library. Nothing lost or doubled.
+{
+    my $dir = File::Temp->newdir;
+    local @ENV{qw(BACKEND TARGETS COMPOSE_PROJECT_NAME STATE OUT DURATION KILL_EVERY CONNS)}
+        = ('compose', 'upgrade', $project, "$dir", "$dir/run", 4, 1, 16);
+    my ($ok, $verdict, $err) = run(300, "$top/chaos/run");
+    ok($ok, 'chaos TARGETS=upgrade passes') or diag($verdict, $err);
+    like($verdict, qr/^PASS [\d,]+ hits, 0 lost, 0 doubled, linearizable, 1 upgrade killed, 0 client-visible errors, /m,
+        'one rollout, none lost or doubled');
+    my $res = eval {
+        open(my $f, '<', "$dir/run/results.json") or die;
+        decode_json(do { local $/; <$f> });
+    };
+    my @k = @{ $res->{kills} // [] };
+    ok(@k == 1 && $k[0]{image} eq 'crashonly-worker:next' && $k[0]{rollout_ms} > 0,
+        'to crashonly-worker:next, timed') or diag(explain(\@k));
+    diag("a rollout of 5 workers took $k[0]{rollout_ms} ms") if @k;
+    my @images = map { inspect($_, '{{.Config.Image}}') } ids('worker');
+    is("@images", join(' ', ('crashonly-worker') x 5),
+        'every worker back on crashonly-worker after it');
+}
+
 # Slow links (TARGETS=slow): a worker's packets to Redis, or to the proxy,
 # held 50-200 ms and 2-10 % dropped by netdelay in its network namespace,
 # 2 s each. Nothing may be lost or fail; a worker may exit only with 113

@@ -60,6 +60,8 @@ like(worker_log($w), qr/event=sentinel_master sentinel=127\.0\.0\.1:\d+ master=c
     'it asked a Sentinel and found the master');
 my ($st, $n) = hit($wport, 'a-1');
 is($st, 200, 'it counts');
+($st) = http_get($wport, '/readyz');
+is($st, 200, '/readyz: 200, the replica online and acknowledging');
 is(id_number($rport, 'a-1'), $n,
     'and once answered, the hit is on the replica already');
 
@@ -105,9 +107,13 @@ ok(kill(0, $w), 'the worker serves on');
 # writes, so its WAITAOF waits for the stopped replica.
 ($st) = hit($w2port, 'a-1');
 is($st, 503, 'a repeat through a connection the replica had caught up with: 503 too');
+($st) = http_get($wport, '/readyz');
+is($st, 503, '/readyz: 503 once an acknowledgement fell short (the master still lists the replica online)');
 kill 'CONT', $rpid;
 ($st, $n) = hit($wport, 'c-1');
 is($st, 200, 'the replica back: the retry with the same key gets 200');
+($st) = http_get($wport, '/readyz');
+is($st, 200, '/readyz: 200 again once one is acknowledged');
 ($st, my $again) = hit($w2port, 'c-1');
 is($again, $n, 'and its number, from either worker');
 kill 'KILL', $w2;
@@ -135,6 +141,11 @@ like(worker_log($bad), qr/^level=fatal event=config error="REDIS_SENTINELS: /m,
 # The replica promoted, the old master following it: the worker's next
 # write meets READONLY, and it exits for its restart to ask again.
 redis_cmd($rport, 'REPLICAOF', 'NO', 'ONE');
+# Meanwhile the master has no replica at all: not ready, no hit needed.
+my $ready_st;
+$until = time + 2;
+until ((($ready_st) = http_get($wport, '/readyz'))[0] == 503 || time > $until) { sleep 0.02 }
+is($ready_st, 503, '/readyz: 503 while the master has no replica online');
 redis_cmd($mport, 'REPLICAOF', '127.0.0.1', $rport);
 my ($fst) = hit($wport, 'd-1');
 is(status_of(wait_exit($w, 5)), 'exit 112', 'the master turned replica: exit 112');
