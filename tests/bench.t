@@ -34,7 +34,7 @@ for my $name (qw(open_nginx_return_200 open_worker_ids open_webdis open_proxy_re
         "$name: answered, with a p99");
 }
 ok(($m->{worker_rss}{requests} // 0) >= 2000, 'RSS read after the requests asked for');
-for my $v (3, 4, 5, 6) {
+for my $v (3, 4, 5, 6, 7) {
     my $i = $m->{"ids_memory_v$v"} // {};
     ok(($i->{bytes_per_id} // 0) > 0 && ($i->{function_us_per_id} // 0) > 0,
         "crashonly_$v: the memory and the Redis time a live id");
@@ -51,6 +51,6 @@ ok(-s "$out/plot.png" && -s "$out/table.md", 'the plot and the table');
 ok(-s "$out/logs/servers.log" && -s "$out/logs/stack/w1/current",
     'the servers\' and the stacks\' logs are kept for the scan');
 like($log, qr/^\| target \| measured \| wanted \|/m, 'and the table is printed');
-like($log, qr/^- Redis a live id, .*crashonly_6 .* us in the function; crashonly_5 .*; crashonly_4 /m,
+like($log, qr/^- Redis a live id, .*crashonly_7 .* us in the function; crashonly_6 .*; crashonly_5 .*; crashonly_4 /m,
     'with what a live id costs Redis in each design');
 done_testing();
