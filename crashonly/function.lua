@@ -12,18 +12,20 @@
 -- side by side. FUNCTION LOAD persists it in the AOF and RDB, and it
 -- reaches the replicas: it survives restarts and failovers.
 local VERSION = 7 -- of this code: bump it with every change
-local SCHEMA = 2  -- of the ids' layout, named in their keys (ids_key)
+local SCHEMA = 2  -- of the ids' layout, named in their keys (ids_prefix)
 
--- The hash that holds an id of a bucket, in a schema's layout. The
--- bucket (FNV-1a of the id, crashonly/function.h) is given by the worker,
--- the same for an id whichever worker has it. Schema 1 is crashonly_6's,
--- the library before there were schemas.
-local function ids_key(schema, bucket)
+-- The prefix of the hashes that hold the ids in a schema's layout: the
+-- key of an id is the prefix and its bucket (FNV-1a of the id,
+-- crashonly/function.h), which the worker gives, the same for an id
+-- whichever worker has it. Schema 1 is crashonly_6's, the library before
+-- there were schemas.
+local function ids_prefix(schema)
   if schema == 1 then
-    return 'crashonly:ids:' .. bucket
+    return 'crashonly:ids:'
   end
-  return 'crashonly:ids:' .. schema .. ':' .. bucket
+  return 'crashonly:ids:' .. schema .. ':'
 end
+local PREFIX = ids_prefix(SCHEMA) -- made once: a number in a string costs
 
 -- The schemas, in one small hash: `now`, the schema the ids are written
 -- in, and a field for each other schema whose ids may still be live,
@@ -31,51 +33,60 @@ end
 -- schema after it (expand), when its ids have all expired and nothing
 -- reads them any more (contract). An upgrade and a rollback alike: the
 -- library before, newer or older, took the same calls. No hash at all is
--- a new Redis, or one that crashonly_6 counted in (schema 1).
+-- a new Redis, or one that crashonly_6 counted in (schema 1) when it
+-- holds a total.
 local KEY_SCHEMAS = 'crashonly:schemas'
 
--- The other schemas whose ids may still be live.
+-- The prefixes of the other schemas whose ids may still be live.
 local function old_schemas(seconds)
   local h, old, now = redis.call('HGETALL', KEY_SCHEMAS), {}, nil
   for i = 1, #h, 2 do
     if h[i] == 'now' then
       now = tonumber(h[i + 1])
     elseif tonumber(h[i]) ~= SCHEMA then
-      old[#old + 1] = tonumber(h[i])
+      old[#old + 1] = ids_prefix(tonumber(h[i]))
     end
   end
   if now ~= SCHEMA then -- the first count in this schema
-    now = now or 1
     redis.call('HSETEX', KEY_SCHEMAS, 'FIELDS', 1, 'now', SCHEMA)
-    redis.call('HSETEX', KEY_SCHEMAS, 'EX', seconds, 'FIELDS', 1, now, 1)
-    old[#old + 1] = now
+    -- No schema named, but a total: crashonly_6 counted here.
+    now = now or redis.call('EXISTS', 'crashonly:hits') == 1 and 1
+    if now then
+      redis.call('HSETEX', KEY_SCHEMAS, 'EX', seconds, 'FIELDS', 1, now, 1)
+      old[#old + 1] = ids_prefix(now)
+    end
   end
   return old
 end
 
--- Every write of a call can be undone by the command beside it, and is,
--- when a later command of the call fails (a key of the wrong type, an
--- ACL changed, out of memory): Redis keeps what a function wrote before
--- an error, and an id holding a number that the total never took would
--- hand that number out twice. The undoing commands are checked against
--- the caller's ACL before anything is written.
-local function undo_all(undo)
-  for i = #undo, 1, -1 do
-    redis.call(unpack(undo[i]))
+-- Every write of a call can be undone, and is, when a later command of
+-- the call fails (a key of the wrong type, an ACL changed, out of
+-- memory): Redis keeps what a function wrote before an error, and an id
+-- holding a number that the total never took would hand that number out
+-- twice. The ids this call set are the ones holding a number above the
+-- total it found (`done.before`: no number is ever handed out above the
+-- total), so nothing is noted an id; `done` says what else it wrote, the
+-- hits the total and the worker's count took. The call runs in one
+-- pcall, and the undoing commands are checked against the caller's ACL
+-- before anything is written.
+local function undo(done, keys, args)
+  for i = 4, done.before and #args or 0, 2 do
+    local key, id = PREFIX .. args[i], args[i + 1]
+    local number = redis.pcall('HGET', key, id) -- a key of the wrong type?
+    if type(number) == 'string' and tonumber(number) > done.before then
+      redis.call('HDEL', key, id)
+    end
   end
-end
-
-local function try(undo, ...)
-  local r = redis.pcall(...)
-  if type(r) == 'table' and r.err then
-    undo_all(undo)
-    error(r)
+  if done.total then
+    redis.call('DECRBY', keys[1], done.total)
   end
-  return r
+  if done.worker then
+    redis.call('HINCRBY', keys[2], args[1], -done.worker)
+  end
 end
 
 local function may_undo(keys)
-  return redis.acl_check_cmd('HDEL', ids_key(SCHEMA, 0), 'id') and
+  return redis.acl_check_cmd('HDEL', PREFIX .. 0, 'id') and
          redis.acl_check_cmd('DECRBY', keys[1], 1) and
          redis.acl_check_cmd('HINCRBY', keys[2], 'w', -1)
 end
@@ -96,45 +107,56 @@ end
 -- on the replicas.
 -- Returns {first, the number of each id in order}: first is the first
 -- new hit's number (0 when the call counts nothing new).
-local function count(keys, args)
-  local plain, n = tonumber(args[3]), #args
-  local out, new, repeats, undo = {0}, plain, 0, {}
-  if not may_undo(keys) then
-    return redis.error_reply('NOPERM the caller may not undo a count')
-  end
+local function count_all(keys, args, done)
+  local worker, seconds, plain, n = args[1], args[2], tonumber(args[3]), #args
+  local out, new, repeats = {0}, plain, 0
   if n > 3 then
     local total = tonumber(redis.call('GET', keys[1]) or '0')
-    local old = old_schemas(args[2])
+    done.before = total
+    local old = old_schemas(seconds)
+    local nold = #old
     for i = 4, n, 2 do
       local bucket, id = args[i], args[i + 1]
-      local key, number = ids_key(SCHEMA, bucket), false
-      for j = 1, #old do
-        number = number or try(undo, 'HGET', ids_key(old[j], bucket), id)
+      local key, number = PREFIX .. bucket, false
+      for j = 1, nold do
+        number = number or redis.call('HGET', old[j] .. bucket, id)
       end
       if number then -- counted before the schema changed
         repeats = repeats + 1
       else
         number = total + new + 1
-        if try(undo, 'HSETEX', key, 'FNX', 'EX', args[2],
-               'FIELDS', 1, id, number) == 1 then
+        if redis.call('HSETEX', key, 'FNX', 'EX', seconds,
+                      'FIELDS', 1, id, number) == 1 then
           new = new + 1
-          undo[#undo + 1] = {'HDEL', key, id}
         else -- seen before: in an earlier call, or earlier in this one
           number = redis.call('HGET', key, id)
           repeats = repeats + 1
         end
       end
-      out[#out + 1] = tonumber(number)
+      out[i / 2] = tonumber(number) -- the first id's (i = 4) is out[2]
     end
   end
   if new > 0 then
-    out[1] = try(undo, 'INCRBY', keys[1], new) - new + 1
-    undo[#undo + 1] = {'DECRBY', keys[1], new}
-    try(undo, 'HINCRBY', keys[2], args[1], new)
-    undo[#undo + 1] = {'HINCRBY', keys[2], args[1], -new}
+    out[1] = redis.call('INCRBY', keys[1], new) - new + 1
+    done.total = new
+    redis.call('HINCRBY', keys[2], worker, new)
+    done.worker = new
   end
   if repeats > 0 then
-    try(undo, 'HINCRBY', keys[3], args[1], repeats)
+    redis.call('HINCRBY', keys[3], worker, repeats)
+  end
+  return out
+end
+
+local function count(keys, args)
+  local done = {}
+  if not may_undo(keys) then
+    return redis.error_reply('NOPERM the caller may not undo a count')
+  end
+  local ok, out = pcall(count_all, keys, args, done)
+  if not ok then -- out: redis.call's error, a table, or Lua's, a string
+    undo(done, keys, args)
+    return redis.error_reply(type(out) == 'table' and out.err or tostring(out))
   end
   return out
 end
