@@ -315,7 +315,12 @@ like($out, qr/indeterminate 2/, 'both counted as indeterminate');
         $took_cpu, $exact, $exact_cpu, $exact / ($took || 1),
         $exact_cpu / ($took_cpu || 1));
     cmp_ok($took, '<', 60, sprintf 'in %.1f s (under 60)', $took);
-    cmp_ok($exact, '<', 60, sprintf 'and %.1f s (under 60)', $exact);
+    cmp_ok($exact, '<', 120, sprintf 'and %.1f s (under 120: it reads twice as much)', $exact);
+    # The target is 2x; the CPU's ratio moves by a tenth or two from run
+    # to run on a shared machine.
+    cmp_ok($exact_cpu / ($took_cpu || 1), '<', 2.5,
+        sprintf 'the exact check costs %.2fx the CPU of the rest (under 2.5)',
+        $exact_cpu / ($took_cpu || 1));
     unlink "$p.ledger", "$p.ids";
 }
 
