@@ -1,6 +1,7 @@
 /* opts.c: parse hitload's options and URL; refuse targets off loopback. */
 #include "opts.h"
-#include "../crashonly/util.h"
+#include "log.h"
+#include "version.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -16,7 +16,7 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS ?= -g -O1
 FUZZ = $(B)/fuzz
 FUZZ_SAN = address,undefined
-FUZZ_ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) -Icrashonly \
+FUZZ_ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) -Icrashonly -Ilib \
 	-fsanitize=fuzzer-no-link,$(FUZZ_SAN) -fno-sanitize-recover=all \
 	-MMD -MP $(FUZZ_CFLAGS)
 FUZZ_SEEDS = tests/fuzz/corpus
