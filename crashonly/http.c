@@ -262,7 +262,8 @@ static int on_header_value_complete(llhttp_t *p)
     }
     case H_HOST:
         s->hosts++;
-        if (s->value_len > HTTP_VALUE_MAX || !syntax_host(s->value, s->value_len))
+        if (s->value_len > HTTP_VALUE_MAX ||
+            !syntax_host(s->value, s->value_len))
             s->host_bad = 1;
         break;
     case H_EXPECT:

@@ -19,7 +19,6 @@
 #include <linux/netlink.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,7 +80,8 @@ static long number(const char *s, long min, long max)
 
 static void usage(const char *why)
 {
-    die(EXIT_USAGE, "netdelay: %s\nusage: netdelay -q QUEUE -d DELAY_MS [-j JITTER_MS] "
+    die(EXIT_USAGE,
+        "netdelay: %s\nusage: netdelay -q QUEUE -d DELAY_MS [-j JITTER_MS] "
         "[-l LOSS_PCT] -t MS",
         why);
 }
@@ -192,10 +192,12 @@ static void open_queue(void)
         (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
     (void)setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one));
     if (sendto(fd, b, len, 0, (struct sockaddr *)&k, sizeof(k)) < 0)
-        die(EXIT_SYSCALL, "netdelay: bind queue %u: %s", queue, strerror(errno));
+        die(EXIT_SYSCALL, "netdelay: bind queue %u: %s", queue,
+            strerror(errno));
     n = recv(fd, b, sizeof(b), 0);
     if (n < 0)
-        die(EXIT_SYSCALL, "netdelay: bind queue %u: %s", queue, strerror(errno));
+        die(EXIT_SYSCALL, "netdelay: bind queue %u: %s", queue,
+            strerror(errno));
     if (nfq_next(b, n, &off, &id, &err) != NFQ_ACK || err)
         die(EXIT_SYSCALL, "netdelay: bind queue %u: %s", queue,
             err ? strerror(-err) : "no answer");

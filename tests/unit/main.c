@@ -6,6 +6,7 @@
 
 static int tests, failures;
 struct http_parser parser;
+struct http_req *const req = &parser.req;
 
 int unit_ok_at(int pass, const char *file, int line, const char *fmt, ...)
 {

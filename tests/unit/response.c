@@ -80,7 +80,7 @@ static void test_name_bound(void)
                   : "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
              NULL);
         reset(&b);
-        reply_hit(&b, &parser.req, name, -1234567890123456789LL);
+        reply_hit(&b, req, name, -1234567890123456789LL);
         buf_put(&b, "", 1);
         b.len--;
         ok(length_ok(&b) && strstr(b.p, "-1234567890123456789") != NULL,
@@ -165,7 +165,7 @@ static void test_heads(void)
         for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
             feed(reqs[r], NULL);
             reset(&b);
-            reply_status(&b, &parser.req, statuses[i]);
+            reply_status(&b, req, statuses[i]);
             buf_put(&b, "", 1);
             b.len--;
             if ((wrong = head_wrong(&b)) != NULL)
@@ -173,8 +173,8 @@ static void test_heads(void)
             count++;
         }
         reset(&b);
-        reply_hit(&b, &parser.req, "w1", 7);
-        reply_json(&b, &parser.req, "{}", 2);
+        reply_hit(&b, req, "w1", 7);
+        reply_json(&b, req, "{}", 2);
         if (wrong == NULL && (wrong = head_wrong(&b)) == NULL)
             count++;
         if (wrong != NULL)
@@ -188,7 +188,7 @@ static void test_heads(void)
        "100 Continue: a status line and nothing else");
     feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
     reset(&b);
-    reply_status(&b, &parser.req, 304);
+    reply_status(&b, req, 304);
     buf_put(&b, "", 1);
     b.len--;
     ok(strncmp(b.p, "HTTP/1.1 304 Not Modified\r\n", 27) == 0 &&
@@ -206,7 +206,7 @@ void test_responses(void)
 
     feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
     buf_put(&b, "", 0);
-    reply_hit(&b, &parser.req, "w7", 42);
+    reply_hit(&b, req, "w7", 42);
     buf_put(&b, "", 1); /* a NUL after it, for the string functions */
     b.len--;
     ok(strncmp(b.p, "HTTP/1.1 200 OK\r\n", 17) == 0, "hit: status line");
@@ -228,7 +228,7 @@ void test_responses(void)
     feed("GET / HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n"
          "Connection: close\r\n\r\n",
          NULL);
-    reply_hit(&b, &parser.req, "w-2", 1234567890123LL);
+    reply_hit(&b, req, "w-2", 1234567890123LL);
     buf_put(&b, "", 1);
     b.len--;
     is_str(body(&b), "{\"worker\":\"w-2\",\"hits\":1234567890123}\n",
@@ -241,7 +241,7 @@ void test_responses(void)
 
     reset(&b);
     feed("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", NULL);
-    reply_hit(&b, &parser.req, "w1", 1);
+    reply_hit(&b, req, "w1", 1);
     buf_put(&b, "", 1);
     b.len--;
     is_str(header(&b, "Connection"), "keep-alive",
@@ -250,14 +250,14 @@ void test_responses(void)
 
     reset(&b);
     feed("GET / HTTP/1.0\r\n\r\n", NULL);
-    reply_status(&b, &parser.req, 200);
+    reply_status(&b, req, 200);
     buf_put(&b, "", 1);
     b.len--;
     is_str(header(&b, "Connection"), "close", "HTTP/1.0: Connection: close");
 
     reset(&b);
     feed("POST / HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
-    reply_status(&b, &parser.req, 405);
+    reply_status(&b, req, 405);
     buf_put(&b, "", 1);
     b.len--;
     ok(strncmp(b.p, "HTTP/1.1 405 Method Not Allowed\r\n", 33) == 0,
@@ -268,7 +268,7 @@ void test_responses(void)
 
     reset(&b);
     feed("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
-    reply_status(&b, &parser.req, 503);
+    reply_status(&b, req, 503);
     buf_put(&b, "", 1);
     b.len--;
     ok(strncmp(b.p, "HTTP/1.1 503 ", 13) == 0, "503: status line");
@@ -278,7 +278,7 @@ void test_responses(void)
 
     reset(&b);
     feed("GARBAGE\r\n\r\n", NULL);
-    reply_status(&b, &parser.req, parser.req.status);
+    reply_status(&b, req, req->status);
     buf_put(&b, "", 1);
     b.len--;
     ok(strncmp(b.p, "HTTP/1.1 400 Bad Request\r\n", 26) == 0 &&
@@ -287,7 +287,7 @@ void test_responses(void)
 
     reset(&b);
     feed("GET /hits HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
-    reply_json(&b, &parser.req, "{\"total\":3}", 11);
+    reply_json(&b, req, "{\"total\":3}", 11);
     buf_put(&b, "", 1);
     b.len--;
     is_str(body(&b), "{\"total\":3}\n", "json: body and newline");
