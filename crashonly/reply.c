@@ -76,45 +76,42 @@ static void head(struct buf *b, const struct http_req *r, int status,
         buf_puts(b, "Connection: keep-alive\r\n");
 }
 
-/* The hit's body, appended to b; b NULL only counts its bytes, for the
- * head's Content-Length. Text, or JSON when the client accepts it; no
- * snprintf: this runs for every hit. */
-static size_t hit_body(struct buf *b, const struct http_req *r,
-                       const char *worker, const char *n, size_t n_len)
-{
-    const char *parts[] = {
-        r->json ? "{\"worker\":\"" : "Hello World! I am ",
-        worker,
-        r->json ? "\",\"hits\":" : ", seen ",
-        NULL, /* the number */
-        r->json ? "}\n" : " times.\n",
-    };
-    size_t len = 0;
+/* A string literal and its length. */
+#define TEXT(s) {s, sizeof(s) - 1}
 
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-        size_t part = parts[i] ? strlen(parts[i]) : n_len;
+/* The hit's body around its worker's name and number: text, or JSON when
+ * the client accepts it. */
+static const struct {
+    const char *s;
+    size_t len;
+} hit_text[2][3] = {
+    {TEXT("Hello World! I am "), TEXT(", seen "), TEXT(" times.\n")},
+    {TEXT("{\"worker\":\""), TEXT("\",\"hits\":"), TEXT("}\n")},
+};
 
-        if (b != NULL)
-            buf_put(b, parts[i] ? parts[i] : n, part);
-        len += part;
-    }
-    return len;
-}
-
+/* No snprintf: this runs for every hit. The body's length is summed
+ * first, for the head, then its parts are appended. */
 void reply_hit(struct buf *b, const struct http_req *r, const char *worker,
                long long n)
 {
     char digits[BUF_LL_MAX];
     size_t digits_len = buf_ll_text(digits, n);
+    size_t worker_len = strlen(worker);
+    int json = r->json != 0;
 
-    head(b, r, 200, r->json ? "application/json" : "text/plain; charset=utf-8",
-         hit_body(NULL, r, worker, digits, digits_len));
+    head(b, r, 200, json ? "application/json" : "text/plain; charset=utf-8",
+         hit_text[json][0].len + worker_len + hit_text[json][1].len +
+             digits_len + hit_text[json][2].len);
     buf_puts(b, "X-Hits: ");
     buf_put(b, digits, digits_len);
     buf_puts(b, "\r\nX-Worker: ");
-    buf_puts(b, worker);
+    buf_put(b, worker, worker_len);
     buf_puts(b, "\r\n\r\n");
-    hit_body(b, r, worker, digits, digits_len);
+    buf_put(b, hit_text[json][0].s, hit_text[json][0].len);
+    buf_put(b, worker, worker_len);
+    buf_put(b, hit_text[json][1].s, hit_text[json][1].len);
+    buf_put(b, digits, digits_len);
+    buf_put(b, hit_text[json][2].s, hit_text[json][2].len);
 }
 
 void reply_json(struct buf *b, const struct http_req *r, const char *json,
