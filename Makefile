@@ -15,11 +15,17 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags hiredis libllhttp 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs hiredis libllhttp 2>/dev/null) \
 	$(shell pkg-config --libs libev 2>/dev/null || echo -lev)
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Ilib $(PKG_CFLAGS) -MMD -MP \
+	$(CFLAGS)
 
 B = build
 SRC = $(wildcard crashonly/*.c)
 OBJ = $(SRC:crashonly/%.c=$(B)/obj/%.o)
+# lib/: what the worker, hitload and netdelay share (logging, exit codes,
+# allocation, buffers, sending), as an archive each program links: it
+# takes the members it needs.
+SHARED_OBJ = $(patsubst lib/%.c,$(B)/obj/lib/%.o,$(wildcard lib/*.c))
+SHARED = $(B)/libshared.a
 # The counting library, crashonly/function.lua, built in as C by mk/embed;
 # build/next/crashonly and build/broken/crashonly are test builds of the
 # same worker with its variants (mk/embed says what each changes).
@@ -43,6 +49,13 @@ $(B)/obj/%.o: crashonly/%.c $(B)/flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+$(B)/obj/lib/%.o: lib/%.c $(B)/flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(SHARED): $(SHARED_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
 UNIT_OBJ = $(patsubst tests/unit/%.c,$(B)/obj/unit/%.o,$(wildcard tests/unit/*.c))
 $(B)/obj/unit/%.o: tests/unit/%.c $(B)/flags
 	@mkdir -p $(@D)
@@ -62,13 +75,13 @@ $(B)/obj/%/library.o: $(B)/gen/%/library.c $(B)/flags
 	$(CC) $(ALL_CFLAGS) -Icrashonly -c -o $@ $<
 
 .PRECIOUS: $(B)/gen/%/library.c
-$(B)/crashonly: $(OBJ) $(LIBRARY)
+$(B)/crashonly: $(OBJ) $(LIBRARY) $(SHARED)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-$(B)/next/crashonly $(B)/broken/crashonly: $(B)/%/crashonly: $(OBJ) $(B)/obj/%/library.o
+$(B)/next/crashonly $(B)/broken/crashonly: $(B)/%/crashonly: $(OBJ) $(B)/obj/%/library.o $(SHARED)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(B)/unit: $(UNIT_OBJ) $(LIB_OBJ)
+$(B)/unit: $(UNIT_OBJ) $(LIB_OBJ) $(SHARED)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 deps:
@@ -108,5 +121,5 @@ bench:
 clean:
 	rm -rf $(B)
 
--include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SHARED_OBJ:.o=.d)
 -include mk/*.mk

@@ -1,6 +1,6 @@
 /* config.c: environment in, a struct config out; nothing else. */
 #include "config.h"
-#include "util.h"
+#include "syntax.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@ int config_name_ok(const char *s)
 {
     size_t n = strlen(s);
 
-    return n <= CONFIG_NAME_MAX && token_ok(s, n);
+    return n <= CONFIG_NAME_MAX && syntax_token(s, n);
 }
 
 static int hexval(char c)
@@ -280,7 +280,7 @@ int config_load(struct config *c, char *err, size_t errlen)
     v = getenv("REDIS_MASTER_NAME");
     if (v == NULL || *v == '\0')
         v = "crashonly";
-    if (strlen(v) > CONFIG_NAME_MAX || !token_ok(v, strlen(v)))
+    if (strlen(v) > CONFIG_NAME_MAX || !syntax_token(v, strlen(v)))
         FAIL("REDIS_MASTER_NAME: '%.70s' is not 1-64 of [A-Za-z0-9._:-]", v);
     strcpy(c->master, v);
     /* Replicated (Sentinels): a hit is on two disks before it is answered,

@@ -2,8 +2,12 @@
  * pipelining in order, and a deadline for every state. */
 #include "conn.h"
 #include "http.h"
+#include "log.h"
+#include "mem.h"
+#include "reply.h"
+#include "route.h"
+#include "send.h"
 #include "store.h"
-#include "util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -13,24 +17,45 @@
 
 #define READ_SIZE 16384 /* one read(2), shared by all connections */
 
+/* Where a connection is in its requests. Writing is apart from this: out
+ * may hold answers not yet written (EV_WRITE) in any state but CLOSED.
+ *
+ *   IDLE -> READING -> (answered) IDLE, or WAITING for the store
+ *   WAITING -> (the reply) IDLE, or RESUMING with input kept back
+ *   RESUMING -> (conn_resume) IDLE, READING or WAITING again
+ *   any -> CLOSING (an answer that closes) -> CLOSED once written
+ *   any -> CLOSED (a fault, a deadline), or ORPHAN while WAITING
+ *   ORPHAN -> (the reply) CLOSED */
+enum conn_state {
+    CONN_IDLE,     /* between requests: the idle deadline */
+    CONN_READING,  /* a request has begun: the header deadline */
+    CONN_WAITING,  /* the store's reply to a request is due */
+    CONN_RESUMING, /* the reply came; input kept back waits for
+                      conn_resume() */
+    CONN_CLOSING,  /* no more requests: close once out is written */
+    CONN_ORPHAN,   /* closed while WAITING: freed once the reply comes */
+    CONN_CLOSED    /* closed, on the list conn_reap() frees */
+};
+
 struct conn {
-    ev_io io;        /* the socket: EV_READ, or EV_WRITE while out waits */
-    ev_timer timer;  /* the deadline of the current state */
-    int fd;          /* -1 once closed */
-    int waiting;     /* a store reply is due: not to be freed before it */
-    int close_after; /* close once out is written */
-    struct http_req req;
-    struct buf in;     /* input after a request that waits for Redis */
-    struct buf out;    /* responses not yet written */
-    size_t out_off;    /* how much of out is written */
-    struct conn *next; /* on the list of closed connections */
+    ev_io io;       /* the socket: EV_READ, or EV_WRITE while out waits */
+    ev_timer timer; /* the deadline of the current state */
+    int fd;
+    enum conn_state state;
+    struct http_parser http;
+    struct buf in;       /* input after a request that waits for Redis */
+    struct buf out;      /* responses not yet written */
+    size_t out_off;      /* how much of out is written */
+    struct conn *next;   /* on the list of closed connections */
+    struct conn *resume; /* on the list of RESUMING connections */
 };
 
 static struct ev_loop *loop;
 static const struct config *cfg;
 static char rbuf[READ_SIZE];
 static unsigned open_conns;
-static struct conn *dead; /* closed, to be freed by conn_reap() */
+static struct conn *dead;     /* CLOSED, to be freed by conn_reap() */
+static struct conn *resuming; /* RESUMING, for conn_resume() */
 
 void conn_setup(struct ev_loop *l, const struct config *c)
 {
@@ -43,21 +68,27 @@ unsigned conn_count(void)
     return open_conns;
 }
 
+static void to_dead(struct conn *c)
+{
+    c->state = CONN_CLOSED;
+    c->next = dead;
+    dead = c;
+}
+
 /* Close the socket now; the struct is freed by conn_reap(), and not
  * before a Redis reply it waits for has come back. */
 static void conn_close(struct conn *c)
 {
-    if (c->fd < 0)
+    if (c->state == CONN_ORPHAN || c->state == CONN_CLOSED)
         return;
     ev_io_stop(loop, &c->io);
     ev_timer_stop(loop, &c->timer);
     close(c->fd);
-    c->fd = -1;
     open_conns--;
-    if (!c->waiting) {
-        c->next = dead;
-        dead = c;
-    }
+    if (c->state == CONN_WAITING)
+        c->state = CONN_ORPHAN;
+    else
+        to_dead(c);
 }
 
 void conn_reap(void)
@@ -91,87 +122,88 @@ static void watch(struct conn *c, int events)
     }
 }
 
-/* Write what out holds. Returns 0, or -1 when the connection closed. */
-static int write_out(struct conn *c)
+/* Write what out holds; the connection may close. */
+static void write_out(struct conn *c)
 {
     int sent = send_some(c->fd, c->out.p, c->out.len, &c->out_off);
 
     if (sent == 0) {
         watch(c, EV_WRITE);
         deadline(c, cfg->header_timeout_ms);
-        return 0;
+        return;
     }
-    if (sent < 0) {
+    if (sent < 0 || c->state == CONN_CLOSING) {
         conn_close(c);
-        return -1;
+        return;
     }
     c->out.len = c->out_off = 0;
-    if (c->close_after) {
-        conn_close(c);
-        return -1;
-    }
     /* Reading stays on while a Redis reply is due: stopping and starting
      * the watcher costs epoll_ctl calls on every request. */
     watch(c, EV_READ);
-    if (!c->waiting && !c->req.busy)
+    if (c->state == CONN_IDLE)
         deadline(c, cfg->idle_timeout_ms);
-    return 0;
 }
 
-/* Answer r, or send it to the store. Returns 1 when a reply is due. */
-static int act(struct conn *c)
+/* The request answered: the next one may come, unless it said close. */
+static void answered(struct conn *c)
 {
+    c->state = c->http.req.keepalive ? CONN_IDLE : CONN_CLOSING;
+    http_next(&c->http);
+}
+
+/* Serve the complete request: answer it now, or ask the store and wait. */
+static void act(struct conn *c)
+{
+    struct http_req *r = &c->http.req;
     int status;
-    switch (http_plan(&c->req, &status)) {
-    case ACT_HIT:
-        store_hit(c->req.id, c->req.id_len, c);
+
+    switch (route_plan(r, &status)) {
+    case ROUTE_HIT:
+        store_hit(r->id, r->id_len, c);
         break;
-    case ACT_HITS:
+    case ROUTE_HITS:
         store_hits(c);
         break;
-    case ACT_READY:
+    case ROUTE_READY:
         store_ready(c);
         break;
-    case ACT_REPLY:
-        http_reply_status(&c->out, &c->req, status);
-        return 0;
+    case ROUTE_REPLY:
+        reply_status(&c->out, r, status);
+        answered(c);
+        return;
     }
-    c->waiting = 1;
-    return 1;
+    c->state = CONN_WAITING;
 }
 
 /* Parse and serve len bytes of input, in order, then write the answers.
  * Stops at a request that waits for Redis and keeps the rest in c->in. */
 static void consume(struct conn *c, const char *data, size_t len)
 {
-    while (len > 0 && !c->close_after) {
+    while (len > 0 &&
+           (c->state == CONN_IDLE || c->state == CONN_READING)) {
         size_t used;
-        int was_busy = c->req.busy;
-        enum http_result r = http_feed(&c->req, data, len, &used);
+        enum http_result r = http_feed(&c->http, data, len, &used);
 
-        if (!was_busy && c->req.busy)
+        if (c->state == CONN_IDLE && c->http.begun) {
+            c->state = CONN_READING;
             deadline(c, cfg->header_timeout_ms);
+        }
         data += used;
         len -= used;
-        if (c->req.continue_due) { /* the headers are in, the body is not */
-            http_reply_continue(&c->out);
-            c->req.continue_due = 0;
+        if (c->http.req.continue_due) { /* the headers are in, not the body */
+            reply_continue(&c->out);
+            c->http.req.continue_due = 0;
         }
-        if (r == HTTP_MORE)
-            break;
         if (r == HTTP_BAD) {
-            http_reply_status(&c->out, &c->req, c->req.status);
-            c->close_after = 1;
-            break;
+            reply_status(&c->out, &c->http.req, c->http.req.status);
+            c->state = CONN_CLOSING;
+        } else if (r == HTTP_DONE) {
+            act(c);
         }
-        if (act(c)) {
-            c->in.len = 0;
-            buf_put(&c->in, data, len);
-            break;
-        }
-        if (!c->req.keepalive)
-            c->close_after = 1;
-        http_next(&c->req);
+    }
+    if (c->state == CONN_WAITING) {
+        c->in.len = 0;
+        buf_put(&c->in, data, len);
     }
     write_out(c);
 }
@@ -179,40 +211,53 @@ static void consume(struct conn *c, const char *data, size_t len)
 void conn_reply(void *who, const struct store_reply *r)
 {
     struct conn *c = who;
-    size_t len;
 
-    co_assert(c->waiting);
-    c->waiting = 0;
-    if (c->fd < 0) { /* closed while it waited: free it now */
-        c->next = dead;
-        dead = c;
+    if (c->state == CONN_ORPHAN) { /* closed while it waited */
+        to_dead(c);
         return;
     }
+    co_assert(c->state == CONN_WAITING);
     switch (r->type) {
     case STORE_NUMBER:
-        http_reply_hit(&c->out, &c->req, cfg->worker, r->number);
+        reply_hit(&c->out, &c->http.req, cfg->worker, r->number);
         break;
     case STORE_JSON:
-        http_reply_json(&c->out, &c->req, r->str, r->len);
+        reply_json(&c->out, &c->http.req, r->str, r->len);
         break;
     case STORE_READY:
-        http_reply_status(&c->out, &c->req, 200);
+        reply_status(&c->out, &c->http.req, 200);
         break;
     case STORE_ERROR:
-        http_reply_status(&c->out, &c->req, 503);
+        reply_status(&c->out, &c->http.req, 503);
         break;
     }
-    if (!c->req.keepalive)
-        c->close_after = 1;
-    http_next(&c->req);
+    answered(c);
+    if (c->state == CONN_IDLE && c->in.len > 0) {
+        c->state = CONN_RESUMING; /* its answers go out with the next ones */
+        c->resume = resuming;
+        resuming = c;
+        return;
+    }
+    write_out(c);
+}
 
-    /* The input kept back is at most one read: go on with it from rbuf. */
-    len = c->in.len;
-    co_assert(len <= sizeof(rbuf));
-    if (len > 0)
+void conn_resume(void)
+{
+    while (resuming != NULL) {
+        struct conn *c = resuming;
+        size_t len = c->in.len;
+
+        resuming = c->resume;
+        if (c->state != CONN_RESUMING) /* closed since */
+            continue;
+        c->state = CONN_IDLE;
+        /* The input kept back is at most one read: parse it from rbuf,
+         * as if just read. */
+        co_assert(len <= sizeof(rbuf));
         memcpy(rbuf, c->in.p, len);
-    c->in.len = 0;
-    consume(c, rbuf, len);
+        c->in.len = 0;
+        consume(c, rbuf, len);
+    }
 }
 
 static void on_io(struct ev_loop *l, ev_io *w, int revents)
@@ -225,7 +270,8 @@ static void on_io(struct ev_loop *l, ev_io *w, int revents)
         write_out(c);
         return;
     }
-    if (c->waiting) { /* more while a reply is due: read it after that */
+    /* More while a reply is due: read it after that. */
+    if (c->state == CONN_WAITING || c->state == CONN_RESUMING) {
         watch(c, 0);
         return;
     }
@@ -250,7 +296,8 @@ void conn_open(int fd)
 
     memset(c, 0, sizeof(*c));
     c->fd = fd;
-    http_init(&c->req);
+    c->state = CONN_IDLE;
+    http_init(&c->http);
     ev_io_init(&c->io, on_io, fd, EV_READ);
     c->io.data = c;
     ev_io_start(loop, &c->io);

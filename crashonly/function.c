@@ -8,9 +8,9 @@
  * an id the same bucket: it is part of the ids' schema. */
 unsigned function_bucket(const char *id, size_t len)
 {
-    uint32_t h = 2166136261u;
+    uint32_t h = FNV_BASIS;
 
     for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)id[i]) * 16777619u;
+        h = (h ^ (unsigned char)id[i]) * FNV_PRIME;
     return h % ID_BUCKETS;
 }

@@ -25,7 +25,11 @@ extern const long long function_version;
  * an id (docs/bench.md). Part of the ids' schema, as their keys are. */
 #define ID_BUCKETS 65536
 
-/* The bucket of an id: FNV-1a of its bytes, modulo ID_BUCKETS. */
+/* The bucket of an id: FNV-1a (32 bits) of its bytes, modulo ID_BUCKETS:
+ * h = FNV_BASIS, then for each byte h = ((h ^ byte) * FNV_PRIME) mod 2^32.
+ * Every worker must give an id the same bucket. */
+#define FNV_BASIS 2166136261u
+#define FNV_PRIME 16777619u
 unsigned function_bucket(const char *id, size_t len);
 
 #define KEY_TOTAL   "crashonly:hits"

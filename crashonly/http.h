@@ -1,5 +1,6 @@
-/* http.h: HTTP/1.1 requests in (llhttp glue), responses out. No I/O here,
- * so all of it can be unit-tested and fuzzed. */
+/* http.h: HTTP/1.1 requests in, through llhttp: what the worker needs of
+ * each. No I/O here, so all of it can be unit-tested and fuzzed; route.h
+ * says what a request asks for, reply.h writes the answers. */
 #ifndef CRASHONLY_HTTP_H
 #define CRASHONLY_HTTP_H
 
@@ -7,7 +8,6 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "util.h"
 
 #define HTTP_PATH_MAX    32   /* longer paths are never ours: 404 */
 #define HTTP_URL_MAX     4096 /* longer: 414 */
@@ -33,13 +33,30 @@ enum http_cond {
     COND_TAGS      /* entity tags: false for If-Match, true otherwise */
 };
 
-/* One client connection's parser, and what its current request asked. */
+/* What a complete request asked: the parser's result, read by route.c,
+ * reply.c and conn.c. Reset as a whole when a request begins. */
 struct http_req {
-    llhttp_t parser;
     char path[HTTP_PATH_MAX + 1]; /* path without query, when it fits */
     size_t path_len;              /* may exceed HTTP_PATH_MAX: then not ours */
-    int url_state;                /* where on_url is in the target: U_* */
-    int busy;                     /* a request has begun and is not answered */
+    char id[HTTP_ID_MAX + 1];     /* the request id, when there is one */
+    size_t id_len;
+    int id_bad; /* an id header was invalid or repeated */
+    int json;   /* Accept names application/json */
+    enum http_cond if_match, if_none_match; /* the preconditions */
+    int continue_due; /* a 100 (Continue) is owed before the body: the
+                         request is HTTP/1.1, says a body follows, and
+                         has not sent it yet (conn.c sends it) */
+    int method;       /* llhttp_method_t */
+    int keepalive;    /* the connection may carry another request */
+    int http10;       /* HTTP/1.0: keep-alive must be said */
+    int status;       /* an error our callbacks found: 400, 413, 414, 421,
+                         431, 501, 505 */
+};
+
+/* The parser's own state within a request, which no one else reads.
+ * Reset as a whole when a request begins. */
+struct http_scratch {
+    int url_state;     /* where on_url is in the target: U_* */
     size_t url_len;
     size_t head_bytes; /* request line and headers so far */
     int headers;       /* header lines so far */
@@ -48,31 +65,27 @@ struct http_req {
     size_t field_len;
     char value[HTTP_VALUE_MAX + 1]; /* current header value, if ours */
     size_t value_len;
-    int which;                /* which header value is being read: H_* */
-    char id[HTTP_ID_MAX + 1]; /* the request id, when there is one */
-    size_t id_len;
-    enum http_id_from id_from; /* the header id came from */
-    int id_seen;               /* the id headers seen, as http_id_from bits */
-    int id_bad;    /* an id header was invalid or repeated */
-    int json;      /* Accept names application/json */
-    int hosts;     /* Host header lines */
-    int host_bad;  /* a Host value that is no uri-host [":" port] */
-    int upgrade;   /* CONNECT, or Upgrade with Connection: upgrade: llhttp
-                      parses nothing after it, so the connection closes */
-    int expect;    /* Expect: 100-continue */
-    int continue_due; /* a 100 (Continue) is owed before the body: the
-                         request is HTTP/1.1, says a body follows, and
-                         has not sent it yet (conn.c sends it) */
-    enum http_cond if_match, if_none_match; /* the preconditions */
-    int trailers;         /* the fields now read are trailers: never ours */
+    int which;                 /* which header value is being read: H_* */
+    enum http_id_from id_from; /* the header the id came from */
+    int id_seen;  /* the id headers seen, as http_id_from bits */
+    int hosts;    /* Host header lines */
+    int host_bad; /* a Host value that is no uri-host [":" port] */
+    int upgrade;  /* CONNECT, or Upgrade with Connection: upgrade: llhttp
+                     parses nothing after it, so the connection closes */
+    int expect;   /* Expect: 100-continue */
+    int trailers; /* the fields now read are trailers: never ours */
     size_t scheme_len;    /* absolute-form: the scheme's bytes so far */
     int scheme_http;      /* ... and they spell "http" so far */
     size_t authority_len; /* its authority's bytes so far */
-    int method;    /* llhttp_method_t */
-    int keepalive; /* the connection may carry another request */
-    int http10;    /* HTTP/1.0: keep-alive must be said */
-    int status;    /* an error our callbacks found: 400, 413, 414, 421,
-                      431, 501, 505 */
+};
+
+/* One client connection's parser: llhttp's state, ours, and the request
+ * it fills. */
+struct http_parser {
+    llhttp_t llhttp;
+    int begun; /* a request has begun and http_next() was not called */
+    struct http_scratch scratch;
+    struct http_req req;
 };
 
 enum http_result {
@@ -81,42 +94,17 @@ enum http_result {
     HTTP_BAD   /* the input is not acceptable HTTP: answer r->status, close */
 };
 
-/* What a complete request asks the worker to do. */
-enum http_action {
-    ACT_REPLY, /* answer *status right away */
-    ACT_HIT,   /* count a hit (r->id, if any, makes it at most once) */
-    ACT_HITS,  /* read the totals */
-    ACT_READY  /* ask Redis whether it answers */
-};
+void http_init(struct http_parser *p);
 
-void http_init(struct http_req *r);
-
-/* Parse len bytes; *used tells how many were taken (all, unless DONE). */
-enum http_result http_feed(struct http_req *r, const char *data, size_t len,
-                           size_t *used);
+/* Parse len bytes; *used tells how many were taken (all, unless DONE).
+ * The request is in p->req: complete when DONE, its status when BAD. */
+enum http_result http_feed(struct http_parser *p, const char *data,
+                           size_t len, size_t *used);
 
 /* After a DONE request was answered: get ready for the next one. */
-void http_next(struct http_req *r);
-
-/* What to do for the complete request r: its route's action, or
- * ACT_REPLY with the status to answer (404, 405, 400 for a bad id, 412
- * or 304 for a precondition that fails; 200 for /healthz). Sets *status
- * to 200 for the other actions. */
-enum http_action http_plan(const struct http_req *r, int *status);
+void http_next(struct http_parser *p);
 
 /* True when s[0..len) is a valid id: 1-128 of [A-Za-z0-9._:-]. */
 int http_id_ok(const char *s, size_t len);
-
-/* Keep the Date header's text current; call once a loop pass. */
-void http_set_date(time_t now);
-
-/* Append a whole response to b. keepalive 0 adds Connection: close. */
-void http_reply_hit(struct buf *b, const struct http_req *r, const char *worker,
-                    long long n);
-void http_reply_json(struct buf *b, const struct http_req *r, const char *json,
-                     size_t len);
-void http_reply_status(struct buf *b, const struct http_req *r, int status);
-/* The interim 100 (Continue) for r, once its headers are in. */
-void http_reply_continue(struct buf *b);
 
 #endif

@@ -4,10 +4,11 @@
  * supervisor starts it again. */
 #include "config.h"
 #include "conn.h"
-#include "http.h"
+#include "constants.h"
+#include "log.h"
+#include "reply.h"
 #include "server.h"
 #include "store.h"
-#include "util.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -30,19 +31,23 @@ static double ms_since(const struct timespec *t)
            (double)(now.tv_nsec - t->tv_nsec) / 1e6;
 }
 
-/* Once a loop pass: the Date header, and freeing closed connections. */
-static void on_prepare(struct ev_loop *l, ev_prepare *w, int revents)
+/* Once a loop pass, before it waits, in this order: the Date header; the
+ * requests read behind answered ones; their hits and this pass's to
+ * Redis, as one call; freeing the connections closed. */
+static void before_wait(struct ev_loop *l, ev_prepare *w, int revents)
 {
     (void)w;
     (void)revents;
-    http_set_date((time_t)ev_now(l));
+    reply_set_date((time_t)ev_now(l));
+    conn_resume();
+    store_flush();
     conn_reap();
 }
 
 /* Redis is there and the function loaded: start taking clients. The line
  * says when by the system clock too (unix_ms), the clock a chaos run's
  * kills are stamped with: a log collector's own stamp can come late. */
-static void on_ready(void)
+static void start_serving(void)
 {
     struct timespec wall;
 
@@ -64,9 +69,14 @@ int main(int argc, char **argv)
         printf("crashonly %s\n", CRASHONLY_VERSION);
         return 0;
     }
+    if (argc == 2 && strcmp(argv[1], "--constants") == 0) {
+        constants_print();
+        return 0;
+    }
     if (argc > 1)
-        die(EXIT_USAGE, "usage: crashonly (it takes no arguments; "
-                        "configure it with environment variables)");
+        die(EXIT_USAGE, "usage: crashonly [--version | --constants] (it "
+                        "takes no other arguments; configure it with "
+                        "environment variables)");
 
     /* Writes to a closed socket fail with EPIPE instead of a signal. */
     signal(SIGPIPE, SIG_IGN);
@@ -92,11 +102,11 @@ int main(int argc, char **argv)
     loop = ev_loop_new(EVFLAG_AUTO);
     if (loop == NULL)
         die(EXIT_SYSCALL, "level=fatal event=ev_loop_new");
-    http_set_date(time(NULL));
+    reply_set_date(time(NULL));
     conn_setup(loop, &cfg);
-    ev_prepare_init(&prepare, on_prepare);
+    ev_prepare_init(&prepare, before_wait);
     ev_prepare_start(loop, &prepare);
-    store_start(loop, &cfg, on_ready, conn_reply);
+    store_start(loop, &cfg, start_serving, conn_reply);
     ev_run(loop, 0);
     co_assert(!"the event loop ran out of watchers");
 }

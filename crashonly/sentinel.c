@@ -3,7 +3,8 @@
  * away, or turns replica, is a crash (store.c), and the restart asks
  * again. */
 #include "sentinel.h"
-#include "util.h"
+#include "constants.h"
+#include "log.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* server.c: listen, accept, and shed what is past the limits. */
 #include "server.h"
 #include "conn.h"
-#include "util.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -31,16 +31,20 @@ struct store_reply {
 typedef void store_reply_fn(void *who, const struct store_reply *r);
 
 /* Connect, authenticate, select the db and load the Redis Function, then
- * call ready(). Every reply goes to replies. Any failure ends the process
- * with EXIT_REDIS_*: losing Redis is a crash. */
+ * call ready() (link.c, setup.c). Every reply goes to replies. Any failure
+ * ends the process with EXIT_REDIS_*: losing Redis is a crash. */
 void store_start(struct ev_loop *loop, const struct config *cfg,
                  void (*ready)(void), store_reply_fn *replies);
 
 /* Count one hit, at most once per id when id_len > 0; the reply is the
  * hit's number (the first answer's number for a repeated id). The
- * hits of one loop pass go to Redis together, as one call, when the loop
- * is about to wait. */
+ * hits of one loop pass go to Redis together, as one call, at
+ * store_flush() (commit.c). */
 void store_hit(const char *id, size_t id_len, void *who);
+
+/* Send the hits asked for so far: call it when the loop is about to wait,
+ * after every request read in this pass was handled. */
+void store_flush(void);
 
 /* Read {"total": N, "workers": {...}} as one atomic snapshot. */
 void store_hits(void *who);

@@ -1,7 +1,8 @@
 /* waiters.c: who waits for a count, in the order of the Redis calls: a
  * FIFO ring that doubles when full and never shrinks. */
 #include "waiters.h"
-#include "util.h"
+#include "log.h"
+#include "mem.h"
 
 #include <stdlib.h>
 

@@ -6,7 +6,10 @@
 #include "output.h"
 #include "response.h"
 #include "stats.h"
-#include "../crashonly/util.h"
+#include "buf.h"
+#include "log.h"
+#include "mem.h"
+#include "send.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 #include "opts.h"
 #include "output.h"
 #include "stats.h"
-#include "../crashonly/util.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>

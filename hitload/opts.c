@@ -1,6 +1,7 @@
 /* opts.c: parse hitload's options and URL; refuse targets off loopback. */
 #include "opts.h"
-#include "../crashonly/util.h"
+#include "log.h"
+#include "version.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -192,6 +193,52 @@ static int parse_url(struct opts *o, const char *url, char *err, size_t errlen)
     return 0;
 }
 
+/* Take option ch's value, optarg, into o. Returns 0, or -1 when the
+ * value is bad. */
+static int take(struct opts *o, int ch)
+{
+    switch (ch) {
+    case 'd':
+        return parse_pos(optarg, OPTS_DURATION_MAX, &o->duration_s);
+    case 'c':
+        return parse_int(optarg, 1, OPTS_CONNS_MAX, &o->connections);
+    case 'R':
+        return parse_pos(optarg, OPTS_RATE_MAX, &o->rate);
+    case 'n':
+        return parse_ll(optarg, 1, 1000000000000LL, &o->max_reqs);
+    case O_RUN:
+        if (!run_ok(optarg))
+            return -1;
+        strcpy(o->run, optarg);
+        return 0;
+    case O_TIMEOUT:
+        return parse_int(optarg, 1, 600000, &o->timeout_ms);
+    case O_BACKOFF:
+        return parse_int(optarg, 0, BACKOFF_MAX_MS, &o->backoff_ms);
+    case O_ATTEMPTS:
+        return parse_int(optarg, 1, 1000, &o->attempts);
+    case O_LEDGER:
+        o->ledger = optarg;
+        return 0;
+    case O_SUMMARY:
+        o->summary = optarg;
+        return 0;
+    case O_SERIES:
+        o->series = optarg;
+        return 0;
+    case O_STATUS:
+        o->status = optarg;
+        return 0;
+    case O_ALLOW:
+        if (optarg == NULL)
+            o->allow_any = 1;
+        else
+            o->allow_host = optarg;
+        return 0;
+    }
+    co_assert(!"an option getopt_long returned and take() lacks");
+}
+
 int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 {
     int ch;
@@ -203,53 +250,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
     o->attempts = 20;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":d:c:R:n:", longopts, NULL)) != -1) {
-        int e = 0;
-
         switch (ch) {
-        case 'd':
-            e = parse_pos(optarg, OPTS_DURATION_MAX, &o->duration_s);
-            break;
-        case 'c':
-            e = parse_int(optarg, 1, OPTS_CONNS_MAX, &o->connections);
-            break;
-        case 'R':
-            e = parse_pos(optarg, OPTS_RATE_MAX, &o->rate);
-            break;
-        case 'n':
-            e = parse_ll(optarg, 1, 1000000000000LL, &o->max_reqs);
-            break;
-        case O_RUN:
-            e = run_ok(optarg) ? 0 : -1;
-            if (!e)
-                strcpy(o->run, optarg);
-            break;
-        case O_TIMEOUT:
-            e = parse_int(optarg, 1, 600000, &o->timeout_ms);
-            break;
-        case O_BACKOFF:
-            e = parse_int(optarg, 0, BACKOFF_MAX_MS, &o->backoff_ms);
-            break;
-        case O_ATTEMPTS:
-            e = parse_int(optarg, 1, 1000, &o->attempts);
-            break;
-        case O_LEDGER:
-            o->ledger = optarg;
-            break;
-        case O_SUMMARY:
-            o->summary = optarg;
-            break;
-        case O_SERIES:
-            o->series = optarg;
-            break;
-        case O_STATUS:
-            o->status = optarg;
-            break;
-        case O_ALLOW:
-            if (optarg == NULL)
-                o->allow_any = 1;
-            else
-                o->allow_host = optarg;
-            break;
         case O_HELP:
             fputs(opts_usage, stdout);
             return 1;
@@ -259,11 +260,11 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         case ':':
             return bad(err, errlen, "option %s needs a value",
                        argv[optind - 1]);
-        default:
+        case '?':
             return bad(err, errlen, "unknown option %s (try --help)",
                        argv[optind - 1]);
         }
-        if (e)
+        if (take(o, ch) < 0)
             return bad(err, errlen, "bad value for --%s: '%s'", name(ch),
                        optarg);
     }

@@ -2,7 +2,8 @@
  * human line, written with plain write(2) and stdio, no per-line malloc. */
 #include "output.h"
 #include "stats.h"
-#include "../crashonly/util.h"
+#include "buf.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* stats.c: counters, the latency histogram and the 100 ms series. */
 #include "stats.h"
-#include "../crashonly/util.h"
+#include "log.h"
 
 #include <errno.h>
 #include <string.h>

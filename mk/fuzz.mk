@@ -16,15 +16,16 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS ?= -g -O1
 FUZZ = $(B)/fuzz
 FUZZ_SAN = address,undefined
-FUZZ_ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) -Icrashonly \
+FUZZ_ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) -Icrashonly -Ilib \
 	-fsanitize=fuzzer-no-link,$(FUZZ_SAN) -fno-sanitize-recover=all \
 	-MMD -MP $(FUZZ_CFLAGS)
 FUZZ_SEEDS = tests/fuzz/corpus
 
-# The worker's objects but main.o, as an archive: the target links only
-# the members it needs, wherever a function moves to.
+# The worker's objects but main.o, and lib/'s, as an archive: the target
+# links only the members it needs, wherever a function moves to.
 FUZZ_LIB_OBJ = $(patsubst crashonly/%.c,$(FUZZ)/obj/%.o,\
-	$(filter-out crashonly/main.c,$(wildcard crashonly/*.c)))
+	$(filter-out crashonly/main.c,$(wildcard crashonly/*.c))) \
+	$(patsubst lib/%.c,$(FUZZ)/obj/lib/%.o,$(wildcard lib/*.c))
 FUZZ_OBJ = $(FUZZ)/target/http.o
 
 .PHONY: fuzz-build
@@ -37,6 +38,10 @@ $(FUZZ)/flags: FORCE
 		echo '$(FUZZ_CC) $(FUZZ_ALL_CFLAGS)' >$@
 
 $(FUZZ)/obj/%.o: crashonly/%.c $(FUZZ)/flags
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -c -o $@ $<
+
+$(FUZZ)/obj/lib/%.o: lib/%.c $(FUZZ)/flags
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -c -o $@ $<
 

@@ -11,7 +11,7 @@ $(B)/obj/hitload/%.o: hitload/%.c $(B)/flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/hitload: $(HITLOAD_OBJ) $(B)/obj/util.o
+$(B)/hitload: $(HITLOAD_OBJ) $(SHARED)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 -include $(HITLOAD_OBJ:.o=.d)

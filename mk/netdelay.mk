@@ -11,7 +11,7 @@ $(B)/obj/netdelay/%.o: netdelay/%.c $(B)/flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/netdelay: $(NETDELAY_OBJ)
+$(B)/netdelay: $(NETDELAY_OBJ) $(SHARED)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 -include $(NETDELAY_OBJ:.o=.d)

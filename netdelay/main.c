@@ -10,6 +10,7 @@
  * go at once and exits 0, printing "delayed=N dropped=M" on stdout; once
  * it is gone, a rule with --queue-bypass lets packets pass. Exit codes: 0
  * done, 100 usage, 111 a system call failed (one line on stderr). */
+#include "log.h"
 #include "nfq.h"
 
 #include <errno.h>
@@ -18,7 +19,6 @@
 #include <linux/netlink.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_USAGE   100
-#define EXIT_SYSCALL 111
 #define HELD_MAX     16384 /* packets held at once; the kernel's queue too */
 #define OUT_MAX      65536 /* bytes of verdicts sent in one send */
 
@@ -49,20 +47,6 @@ static volatile sig_atomic_t stop;
 static uint64_t rng; /* xorshift64* state */
 static unsigned long long delayed, dropped;
 static int passing; /* the end: let every packet go as it comes */
-
-static void die(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3), noreturn));
-static void die(int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("netdelay: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(code);
-}
 
 static int64_t now_ns(void)
 {
@@ -97,7 +81,7 @@ static long number(const char *s, long min, long max)
 static void usage(const char *why)
 {
     die(EXIT_USAGE,
-        "%s\nusage: netdelay -q QUEUE -d DELAY_MS [-j JITTER_MS] "
+        "netdelay: %s\nusage: netdelay -q QUEUE -d DELAY_MS [-j JITTER_MS] "
         "[-l LOSS_PCT] -t MS",
         why);
 }
@@ -112,7 +96,7 @@ static void flush(void)
         return;
     while (sendto(fd, out, outlen, 0, (struct sockaddr *)&k, sizeof(k)) < 0)
         if (errno != EINTR)
-            die(EXIT_SYSCALL, "send verdicts: %s", strerror(errno));
+            die(EXIT_SYSCALL, "netdelay: send verdicts: %s", strerror(errno));
     outlen = 0;
 }
 
@@ -184,7 +168,7 @@ static void drain(int64_t now, long delay_ms, long jitter_ms, long loss_pct)
         }
     }
     if (n < 0 && errno != EAGAIN && errno != EINTR && errno != ENOBUFS)
-        die(EXIT_SYSCALL, "recv: %s", strerror(errno));
+        die(EXIT_SYSCALL, "netdelay: recv: %s", strerror(errno));
 }
 
 /* Open the netlink socket and bind the queue; the kernel must ACK it. */
@@ -201,19 +185,21 @@ static void open_queue(void)
 
     fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
     if (fd < 0 || bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0)
-        die(EXIT_SYSCALL, "netlink socket: %s", strerror(errno));
+        die(EXIT_SYSCALL, "netdelay: netlink socket: %s", strerror(errno));
     /* A big receive buffer, past rmem_max as root; where a packet still
      * finds it full, the kernel lets the packet go (fail open). */
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
         (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
     (void)setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one));
     if (sendto(fd, b, len, 0, (struct sockaddr *)&k, sizeof(k)) < 0)
-        die(EXIT_SYSCALL, "bind queue %u: %s", queue, strerror(errno));
+        die(EXIT_SYSCALL, "netdelay: bind queue %u: %s", queue,
+            strerror(errno));
     n = recv(fd, b, sizeof(b), 0);
     if (n < 0)
-        die(EXIT_SYSCALL, "bind queue %u: %s", queue, strerror(errno));
+        die(EXIT_SYSCALL, "netdelay: bind queue %u: %s", queue,
+            strerror(errno));
     if (nfq_next(b, n, &off, &id, &err) != NFQ_ACK || err)
-        die(EXIT_SYSCALL, "bind queue %u: %s", queue,
+        die(EXIT_SYSCALL, "netdelay: bind queue %u: %s", queue,
             err ? strerror(-err) : "no answer");
 }
 
@@ -278,7 +264,7 @@ int main(int argc, char **argv)
         ts.tv_sec = next > now ? (next - now) / 1000000000 : 0;
         ts.tv_nsec = next > now ? (next - now) % 1000000000 : 0;
         if (ppoll(&p, 1, &ts, NULL) < 0 && errno != EINTR)
-            die(EXIT_SYSCALL, "poll: %s", strerror(errno));
+            die(EXIT_SYSCALL, "netdelay: poll: %s", strerror(errno));
         now = now_ns();
         if (p.revents & POLLIN)
             drain(now, delay_ms, jitter_ms, loss_pct);

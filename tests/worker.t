@@ -337,6 +337,17 @@ for my $sig ('TERM', 'INT') {
     wait_status_is($pid, 2, 'exit 100', 'an argument: exit 100');
     like(worker_log($pid), qr/usage/, 'usage line');
 
+    # --constants: NAME=value lines, the home of the numbers the Perl
+    # helpers, bench/ids-memory and sv/finish read.
+    my @constants = `$Crashonly::TOP/build/crashonly --constants`;
+    is($?, 0, '--constants: exit 0');
+    is_deeply([grep { !/^[A-Z_]+=\S+\n\z/ } @constants], [],
+        '--constants: only NAME=value lines');
+    is(constants()->{EXIT_USAGE}, 100, '--constants: EXIT_USAGE as exited');
+    ok(constants()->{ID_BUCKETS} > 0 && id_bucket('a') == id_bucket('a')
+        && id_bucket('a') < constants()->{ID_BUCKETS},
+        '--constants: ID_BUCKETS, which id_bucket takes');
+
     my $taken = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
         LocalPort => 0, Listen => 5, Proto => 'tcp');
     $pid = start_worker(PORT => $taken->sockport, BIND => '127.0.0.1',

@@ -2,6 +2,9 @@
  * target: parse (in chunks the input chooses), route, validate ids, build
  * the response, and check that every response is well-formed. */
 #include "http.h"
+#include "log.h"
+#include "reply.h"
+#include "route.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct buf out;
-    struct http_req r;
+    struct http_parser p;
+    struct http_req *r = &p.req;
     size_t chunk;
 
     if (size < 1)
@@ -39,11 +43,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     chunk = data[0] % 64 + 1; /* the input picks how it is cut */
     data++;
     size--;
-    http_set_date(0);
-    http_init(&r);
+    reply_set_date(0);
+    http_init(&p);
     while (size > 0) {
         size_t n = size < chunk ? size : chunk, used;
-        enum http_result res = http_feed(&r, (const char *)data, n, &used);
+        enum http_result res = http_feed(&p, (const char *)data, n, &used);
         int status;
 
         co_assert(used <= n);
@@ -51,34 +55,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size -= used;
         out.len = 0;
         if (res == HTTP_BAD) {
-            co_assert(r.status >= 400 && r.status < 600);
-            http_reply_status(&out, &r, r.status);
+            co_assert(r->status >= 400 && r->status < 600);
+            reply_status(&out, r, r->status);
             check_response(&out, 0);
             return 0;
         }
-        if (r.continue_due) { /* as conn.c: the 100, then the rest */
-            http_reply_continue(&out);
+        if (r->continue_due) { /* as conn.c: the 100, then the rest */
+            reply_continue(&out);
             co_assert(out.len == 25);
-            r.continue_due = 0;
+            r->continue_due = 0;
             out.len = 0;
         }
         if (res == HTTP_MORE)
             continue;
-        switch (http_plan(&r, &status)) {
-        case ACT_HIT:
-            co_assert(r.id_len == 0 || http_id_ok(r.id, r.id_len));
-            http_reply_hit(&out, &r, "fuzz", 42);
+        switch (route_plan(r, &status)) {
+        case ROUTE_HIT:
+            co_assert(r->id_len == 0 || http_id_ok(r->id, r->id_len));
+            reply_hit(&out, r, "fuzz", 42);
             break;
-        case ACT_HITS:
-            http_reply_json(&out, &r, "{}", 2);
+        case ROUTE_HITS:
+            reply_json(&out, r, "{}", 2);
             break;
-        case ACT_READY:
-        case ACT_REPLY:
-            http_reply_status(&out, &r, status);
+        case ROUTE_READY:
+        case ROUTE_REPLY:
+            reply_status(&out, r, status);
             break;
         }
         check_response(&out, 0);
-        http_next(&r);
+        http_next(&p);
     }
     return 0;
 }

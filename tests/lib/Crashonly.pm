@@ -24,7 +24,7 @@ use IO::Socket::INET;
 use POSIX qw(:sys_wait_h _exit);
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(free_port free_ports tmp start_redis start_sentinel redis_cmd read_resp id_bucket id_key id_number start_worker
+our @EXPORT = qw(free_port free_ports tmp start_redis start_sentinel redis_cmd read_resp constants id_bucket id_key id_number start_worker
   worker_log wait_exit wait_ready http_get raw_request read_response
   http_conn closed_within status_of expect_log expect_redis_churn);
 
@@ -143,12 +143,24 @@ sub redis_cmd {
     return $r;
 }
 
-# The bucket of id $id: FNV-1a of its bytes, modulo 65536, as
-# function_bucket (crashonly/function.c) gives it.
+# The worker's constants, as build/crashonly --constants prints them (the
+# one home of its exit codes, ID_BUCKETS and FNV's numbers): NAME => value.
+my %constants;
+sub constants {
+    return \%constants if %constants;
+    open(my $f, '-|', $BIN, '--constants') or die "$BIN --constants: $!\n";
+    %constants = map { /^(\w+)=(.*)$/ ? ($1, $2) : () } <$f>;
+    close $f or die "$BIN --constants failed\n";
+    return \%constants;
+}
+
+# The bucket of id $id, as function_bucket (crashonly/function.c) gives it:
+# FNV-1a (32 bits) of its bytes, modulo ID_BUCKETS.
 sub id_bucket {
-    my $h = 2166136261;
-    $h = (($h ^ $_) * 16777619) % 4294967296 for unpack 'C*', $_[0];
-    return $h % 65536;
+    my $c = constants();
+    my $h = 0 + $c->{FNV_BASIS};
+    $h = (($h ^ $_) * $c->{FNV_PRIME}) % 4294967296 for unpack 'C*', $_[0];
+    return $h % $c->{ID_BUCKETS};
 }
 
 # The hash that holds id $id in the Redis at $port: its bucket's, in the

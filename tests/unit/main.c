@@ -5,7 +5,8 @@
 #include <time.h>
 
 static int tests, failures;
-struct http_req req;
+struct http_parser parser;
+struct http_req *const req = &parser.req;
 
 int unit_ok_at(int pass, const char *file, int line, const char *fmt, ...)
 {
@@ -27,14 +28,14 @@ enum http_result feed(const char *s, size_t *used)
 {
     size_t dummy;
 
-    http_init(&req);
-    return http_feed(&req, s, strlen(s), used ? used : &dummy);
+    http_init(&parser);
+    return http_feed(&parser, s, strlen(s), used ? used : &dummy);
 }
 
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
-    http_set_date(time(NULL));
+    reply_set_date(time(NULL));
     test_ids();
     test_parse_int();
     test_parse_url();

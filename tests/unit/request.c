@@ -4,55 +4,55 @@
 
 #include <stdlib.h>
 
-/* Parse one complete request; returns its status per http_plan (or
+/* Parse one complete request; returns its status per route_plan (or
  * r->status when BAD, or -1 when the parser wants more). */
-static int route(const char *s, enum http_action *act)
+static int route(const char *s, enum route_action *act)
 {
     int status;
     enum http_result r = feed(s, NULL);
 
-    *act = ACT_REPLY;
+    *act = ROUTE_REPLY;
     if (r == HTTP_BAD)
-        return req.status;
+        return req->status;
     if (r != HTTP_DONE)
         return -1;
-    *act = http_plan(&req, &status);
+    *act = route_plan(req, &status);
     return status;
 }
 
 void test_routes(void)
 {
-    enum http_action a;
+    enum route_action a;
     char big[300];
 
     is_int(route("GET / HTTP/1.1\r\nHost: x\r\n\r\n", &a), 200, "GET / 200");
-    is_int(a, ACT_HIT, "GET / counts a hit");
-    ok(req.id_len == 0 && !req.json && req.keepalive, "GET /: no id, text, "
+    is_int(a, ROUTE_HIT, "GET / counts a hit");
+    ok(req->id_len == 0 && !req->json && req->keepalive, "GET /: no id, text, "
                                                       "keep-alive");
     route("GET /hits HTTP/1.1\r\nHost: x\r\n\r\n", &a);
-    is_int(a, ACT_HITS, "GET /hits reads totals");
+    is_int(a, ROUTE_HITS, "GET /hits reads totals");
     is_int(route("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", &a), 200,
            "GET /healthz");
-    is_int(a, ACT_REPLY, "/healthz answers at once");
+    is_int(a, ROUTE_REPLY, "/healthz answers at once");
     route("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n", &a);
-    is_int(a, ACT_READY, "GET /readyz asks Redis");
+    is_int(a, ROUTE_READY, "GET /readyz asks Redis");
     route("GET /?a=1&b=/hits HTTP/1.1\r\nHost: x\r\n\r\n", &a);
-    is_int(a, ACT_HIT, "query string ignored on /");
+    is_int(a, ROUTE_HIT, "query string ignored on /");
     route("GET /hits?x HTTP/1.1\r\nHost: x\r\n\r\n", &a);
-    is_int(a, ACT_HITS, "query string ignored on /hits");
+    is_int(a, ROUTE_HITS, "query string ignored on /hits");
     route("GET /#frag HTTP/1.1\r\nHost: x\r\n\r\n", &a);
-    is_int(a, ACT_HIT, "fragment ignored");
+    is_int(a, ROUTE_HIT, "fragment ignored");
     route("GET http://example.com:8080/hits?x HTTP/1.1\r\nHost: x\r\n\r\n", &a);
-    is_int(a, ACT_HITS, "absolute-form: the path after the authority");
+    is_int(a, ROUTE_HITS, "absolute-form: the path after the authority");
     route("GET http://example.com HTTP/1.1\r\nHost: x\r\n\r\n", &a);
-    is_int(a, ACT_HIT, "absolute-form with no path: /");
+    is_int(a, ROUTE_HIT, "absolute-form with no path: /");
     route("GET http://h?q HTTP/1.1\r\nHost: x\r\n\r\n", &a);
-    is_int(a, ACT_HIT, "absolute-form with a query and no path: /");
+    is_int(a, ROUTE_HIT, "absolute-form with a query and no path: /");
     is_int(route("GET http:/hits HTTP/1.1\r\nHost: x\r\n\r\n", &a), 400,
            "a broken absolute URL is bad HTTP");
     is_int(route("GET * HTTP/1.1\r\nHost: x\r\n\r\n", &a), 404, "GET * 404");
     is_int(route("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", &a), 404, "404");
-    is_int(a, ACT_REPLY, "404 answered at once");
+    is_int(a, ROUTE_REPLY, "404 answered at once");
     is_int(route("GET /hitsx HTTP/1.1\r\nHost: x\r\n\r\n", &a), 404,
            "/hitsx 404");
     is_int(route("GET /hit HTTP/1.1\r\nHost: x\r\n\r\n", &a), 404, "/hit 404");
@@ -76,29 +76,29 @@ void test_routes(void)
 
 void test_ids_in_requests(void)
 {
-    enum http_action a;
+    enum route_action a;
     char s[400], id[200];
 
     route("GET / HTTP/1.1\r\nHost: x\r\nX-Request-Id: r-1\r\n\r\n", &a);
-    ok(a == ACT_HIT && strcmp(req.id, "r-1") == 0 && req.id_len == 3,
+    ok(a == ROUTE_HIT && strcmp(req->id, "r-1") == 0 && req->id_len == 3,
        "X-Request-Id taken");
     route("GET / HTTP/1.1\r\nHost: x\r\nidempotency-KEY: k.1\r\n\r\n", &a);
-    ok(a == ACT_HIT && strcmp(req.id, "k.1") == 0, "Idempotency-Key taken, "
+    ok(a == ROUTE_HIT && strcmp(req->id, "k.1") == 0, "Idempotency-Key taken, "
                                                    "any case");
     route("GET / HTTP/1.1\r\nHost: x\r\nX-Request-Id: r-1\r\nIdempotency-Key: "
           "k-2\r\n\r\n",
           &a);
-    ok(a == ACT_HIT && strcmp(req.id, "k-2") == 0,
+    ok(a == ROUTE_HIT && strcmp(req->id, "k-2") == 0,
        "Idempotency-Key beats an earlier X-Request-Id");
     route("GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k-2\r\nX-Request-Id: "
           "r-1\r\n\r\n",
           &a);
-    ok(a == ACT_HIT && strcmp(req.id, "k-2") == 0,
+    ok(a == ROUTE_HIT && strcmp(req->id, "k-2") == 0,
        "Idempotency-Key beats a later X-Request-Id");
     is_int(
         route("GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a b\r\n\r\n", &a),
         400, "invalid id 400");
-    is_int(a, ACT_REPLY, "invalid id counts nothing");
+    is_int(a, ROUTE_REPLY, "invalid id counts nothing");
     is_int(route("GET / HTTP/1.1\r\nHost: x\r\nX-Request-Id: a/b\r\n\r\n", &a),
            400, "invalid X-Request-Id 400");
     is_int(route("GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\r\n"
@@ -123,7 +123,7 @@ void test_ids_in_requests(void)
     snprintf(s, sizeof(s),
              "GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: %s\r\n\r\n", id);
     is_int(route(s, &a), 200, "128-char id 200");
-    ok(a == ACT_HIT && req.id_len == 128 && strcmp(req.id, id) == 0,
+    ok(a == ROUTE_HIT && req->id_len == 128 && strcmp(req->id, id) == 0,
        "128-char id kept whole");
     memset(id, 'v', 199);
     id[199] = '\0';
@@ -135,9 +135,9 @@ void test_ids_in_requests(void)
           "application/json;q=0.9\r\n"
           "\r\n",
           &a);
-    ok(req.json, "Accept: application/json sets json");
+    ok(req->json, "Accept: application/json sets json");
     route("GET / HTTP/1.1\r\nHost: x\r\nAccept: text/plain\r\n\r\n", &a);
-    ok(!req.json, "Accept: text/plain does not");
+    ok(!req->json, "Accept: text/plain does not");
 }
 
 /* Feed s one byte per call; returns the result of the last call and
@@ -147,9 +147,9 @@ static enum http_result feed_bytes(const char *s, size_t *fed)
     enum http_result r = HTTP_MORE;
     size_t i, used;
 
-    http_init(&req);
+    http_init(&parser);
     for (i = 0; s[i] != '\0' && r == HTTP_MORE; i++)
-        r = http_feed(&req, s + i, 1, &used);
+        r = http_feed(&parser, s + i, 1, &used);
     *fed = i;
     return r;
 }
@@ -169,12 +169,13 @@ void test_framing(void)
     r = feed_bytes(one, &fed);
     is_int(r, HTTP_DONE, "byte by byte: done");
     is_int(fed, strlen(one), "byte by byte: done at the last byte");
-    ok(http_plan(&req, &status) == ACT_HITS && req.json &&
-           strcmp(req.id, "k:9") == 0 && req.keepalive,
+    ok(route_plan(req, &status) == ROUTE_HITS && req->json &&
+           strcmp(req->id, "k:9") == 0 && req->keepalive,
        "byte by byte: same request as in one piece");
     r = feed_bytes("GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a b\r\n\r\n",
                    &fed);
-    ok(r == HTTP_DONE && http_plan(&req, &status) == ACT_REPLY && status == 400,
+    ok(r == HTTP_DONE && route_plan(req, &status) == ROUTE_REPLY &&
+           status == 400,
        "byte by byte: invalid id still 400");
 
     r = feed(two, &used);
@@ -182,24 +183,25 @@ void test_framing(void)
     ok(used > 0 && used < strlen(two), "pipelined: used < len");
     is_int(used, strlen("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
            "pipelined: used ends at the first request");
-    ok(http_plan(&req, &status) == ACT_REPLY && status == 200 && req.keepalive,
+    ok(route_plan(req, &status) == ROUTE_REPLY && status == 200 &&
+           req->keepalive,
        "pipelined: first is /healthz, keep-alive");
-    http_next(&req);
+    http_next(&parser);
     {
         size_t used2;
-        r = http_feed(&req, two + used, strlen(two) - used, &used2);
+        r = http_feed(&parser, two + used, strlen(two) - used, &used2);
         is_int(r, HTTP_DONE, "pipelined: second done");
         is_int(used2, strlen(two) - used, "pipelined: second used the rest");
     }
-    ok(http_plan(&req, &status) == ACT_READY && !req.keepalive,
+    ok(route_plan(req, &status) == ROUTE_READY && !req->keepalive,
        "pipelined: second is /readyz, Connection: close");
 
     feed("GET / HTTP/1.0\r\n\r\n", NULL);
-    ok(req.http10 && !req.keepalive, "HTTP/1.0: no keep-alive by default");
+    ok(req->http10 && !req->keepalive, "HTTP/1.0: no keep-alive by default");
     feed("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", NULL);
-    ok(req.http10 && req.keepalive, "HTTP/1.0: keep-alive when asked");
+    ok(req->http10 && req->keepalive, "HTTP/1.0: keep-alive when asked");
     feed("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", NULL);
-    ok(!req.http10 && !req.keepalive, "HTTP/1.1: Connection: close");
+    ok(!req->http10 && !req->keepalive, "HTTP/1.1: Connection: close");
     r = feed("GET / HTTP/1.1\r\nHost: a\r\n", &used);
     ok(r == HTTP_MORE && used == strlen("GET / HTTP/1.1\r\nHost: a\r\n"),
        "incomplete request: MORE, all used");
@@ -217,9 +219,9 @@ void test_limits(void)
     n += 5000;
     strcpy(s + n, " HTTP/1.1\r\nHost: x\r\n\r\n");
     r = feed(s, NULL);
-    ok(r == HTTP_BAD && req.status == 414, "oversize URL: 414 (%d)",
-       req.status);
-    ok(!req.keepalive, "bad request: no keep-alive");
+    ok(r == HTTP_BAD && req->status == 414, "oversize URL: 414 (%d)",
+       req->status);
+    ok(!req->keepalive, "bad request: no keep-alive");
 
     /* URL of 4000 bytes is fine: a 404 */
     n = (size_t)sprintf(s, "GET /");
@@ -234,8 +236,8 @@ void test_limits(void)
     n += 9000;
     strcpy(s + n, "\r\n\r\n");
     r = feed(s, NULL);
-    ok(r == HTTP_BAD && req.status == 431, "oversize headers: 431 (%d)",
-       req.status);
+    ok(r == HTTP_BAD && req->status == 431, "oversize headers: 431 (%d)",
+       req->status);
 
     /* 65 small headers */
     n = (size_t)sprintf(s, "GET / HTTP/1.1\r\nHost: x\r\n");
@@ -243,7 +245,8 @@ void test_limits(void)
         n += (size_t)sprintf(s + n, "X-H%d: v\r\n", i);
     strcpy(s + n, "\r\n");
     r = feed(s, NULL);
-    ok(r == HTTP_BAD && req.status == 431, "65 headers: 431 (%d)", req.status);
+    ok(r == HTTP_BAD && req->status == 431, "65 headers: 431 (%d)",
+       req->status);
 
     /* 64 are fine: Host and 63 */
     n = (size_t)sprintf(s, "GET / HTTP/1.1\r\nHost: x\r\n");
@@ -253,13 +256,13 @@ void test_limits(void)
     ok(feed(s, NULL) == HTTP_DONE, "64 headers accepted");
 
     r = feed("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1025\r\n\r\n", NULL);
-    ok(r == HTTP_BAD && req.status == 413, "Content-Length 1025: 413 (%d)",
-       req.status);
+    ok(r == HTTP_BAD && req->status == 413, "Content-Length 1025: 413 (%d)",
+       req->status);
     r = feed(
         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n",
         NULL);
-    ok(r == HTTP_BAD && req.status == 413, "huge Content-Length: 413 (%d)",
-       req.status);
+    ok(r == HTTP_BAD && req->status == 413, "huge Content-Length: 413 (%d)",
+       req->status);
     n = (size_t)sprintf(
         s, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
            "\r\n\r\n800\r\n");
@@ -267,34 +270,34 @@ void test_limits(void)
     n += 2048;
     strcpy(s + n, "\r\n0\r\n\r\n");
     r = feed(s, NULL);
-    ok(r == HTTP_BAD && req.status == 413, "chunked body 2048: 413 (%d)",
-       req.status);
+    ok(r == HTTP_BAD && req->status == 413, "chunked body 2048: 413 (%d)",
+       req->status);
     r = feed("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
              "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
              NULL);
-    ok(r == HTTP_BAD && req.status == 400, "CL and TE together: 400 (%d)",
-       req.status);
+    ok(r == HTTP_BAD && req->status == 400, "CL and TE together: 400 (%d)",
+       req->status);
     r = feed("GARBAGE\r\n\r\n", NULL);
-    ok(r == HTTP_BAD && req.status == 400, "garbage: 400 (%d)", req.status);
+    ok(r == HTTP_BAD && req->status == 400, "garbage: 400 (%d)", req->status);
     r = feed("GET / HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n", NULL);
-    ok(r == HTTP_BAD && req.status == 400, "header without colon: 400 (%d)",
-       req.status);
+    ok(r == HTTP_BAD && req->status == 400, "header without colon: 400 (%d)",
+       req->status);
     r = feed(
         "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2"
         "\r\n\r\n",
         NULL);
-    ok(r == HTTP_BAD && req.status == 400, "two Content-Lengths: 400 (%d)",
-       req.status);
+    ok(r == HTTP_BAD && req->status == 400, "two Content-Lengths: 400 (%d)",
+       req->status);
     r = feed("GET / HTTP/9.1\r\n\r\n", NULL);
-    ok(r == HTTP_BAD && (req.status == 505 || req.status == 400),
-       "HTTP/9.1: refused (%d)", req.status);
+    ok(r == HTTP_BAD && (req->status == 505 || req->status == 400),
+       "HTTP/9.1: refused (%d)", req->status);
     free(s);
 }
 
-/* One request's status: http_plan's, or the parser's when it is bad. */
+/* One request's status: route_plan's, or the parser's when it is bad. */
 static int status_of(const char *s)
 {
-    enum http_action a;
+    enum route_action a;
 
     return route(s, &a);
 }
@@ -303,7 +306,7 @@ static int status_of(const char *s)
  * case each (docs/http.md names them). */
 void test_musts(void)
 {
-    enum http_action a;
+    enum route_action a;
     char s[600];
 
     /* RFC 9112 3.2: Host. */
@@ -345,7 +348,7 @@ void test_musts(void)
      * Host; RFC 9110 4.2.1, 4.2.4, 7.4: no empty host, no userinfo, no
      * scheme but http on this plain-TCP server. */
     route("GET HTTP://A/hits HTTP/1.1\r\nHost: b\r\n\r\n", &a);
-    is_int(a, ACT_HITS, "absolute-form: scheme in any case, Host ignored");
+    is_int(a, ROUTE_HITS, "absolute-form: scheme in any case, Host ignored");
     is_int(status_of("GET https://h/ HTTP/1.1\r\nHost: h\r\n\r\n"), 421,
            "an https target over plain TCP: 421");
     is_int(status_of("GET ftp://h/ HTTP/1.1\r\nHost: h\r\n\r\n"), 421,
@@ -369,7 +372,7 @@ void test_musts(void)
            "a two-digit major: 400");
     is_int(status_of("GET / HTTP/1.2\r\nHost: x\r\n\r\n"), 200,
            "HTTP/1.2 is taken as 1.1");
-    ok(req.keepalive && !req.http10, "HTTP/1.2: keep-alive, as 1.1");
+    ok(req->keepalive && !req->http10, "HTTP/1.2: keep-alive, as 1.1");
     is_int(status_of("GET / HTTP/2.0\r\nHost: x\r\n\r\n"), 505,
            "HTTP/2.0: 505");
     is_int(status_of("GET / HTTP/9.9\r\nHost: x\r\n\r\n"), 505,
@@ -378,8 +381,8 @@ void test_musts(void)
            "whitespace before the first header: 400");
     /* RFC 9110 5.5: whitespace around a value is not part of it. */
     route("GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key:  k-1 \t\r\n\r\n", &a);
-    ok(a == ACT_HIT && strcmp(req.id, "k-1") == 0,
-       "an id with whitespace around it: taken without (%s)", req.id);
+    ok(a == ROUTE_HIT && strcmp(req->id, "k-1") == 0,
+       "an id with whitespace around it: taken without (%s)", req->id);
     /* RFC 9112 7.1.1, 7.1.2: chunk extensions ignored; trailers never
      * merged into the header section. */
     is_int(
@@ -389,7 +392,7 @@ void test_musts(void)
     route("GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
           "0\r\nIdempotency-Key: tr-1\r\nHost: y\r\nIf-Match: \"t\"\r\n\r\n",
           &a);
-    ok(a == ACT_HIT && req.id_len == 0, "an id, a Host, a precondition in "
+    ok(a == ROUTE_HIT && req->id_len == 0, "an id, a Host, a precondition in "
                                         "trailers: none of them read");
     is_int(
         status_of("GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
@@ -408,49 +411,49 @@ void test_musts(void)
     route("GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
           "Upgrade: websocket\r\n\r\n",
           &a);
-    ok(a == ACT_HIT && !req.keepalive,
+    ok(a == ROUTE_HIT && !req->keepalive,
        "an Upgrade is not taken: served, then the connection closes");
     route("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\n\r\n", &a);
-    ok(a == ACT_HIT && req.keepalive, "Upgrade without Connection: upgrade: "
+    ok(a == ROUTE_HIT && req->keepalive, "Upgrade without Connection: upgrade: "
                                       "served, kept alive");
     /* RFC 9110 10.1.1, 15.2: 100 (Continue) is owed to an HTTP/1.1
      * request that waits to send its body, to no other. */
     ok(feed("GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
             "Content-Length: 5\r\n\r\n",
             NULL) == HTTP_MORE &&
-           req.continue_due,
+           req->continue_due,
        "Expect: 100-continue, body not sent: a 100 is owed");
     ok(feed("GET / HTTP/1.1\r\nHost: x\r\nExpect: , foo, 100-continue ,\r\n"
             "Content-Length: 5\r\n\r\n",
             NULL) == HTTP_MORE &&
-           req.continue_due,
+           req->continue_due,
        "Expect is a list: 100-continue among other members and empty ones");
     ok(feed("GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continued\r\n"
             "Content-Length: 5\r\n\r\n",
             NULL) == HTTP_MORE &&
-           !req.continue_due,
+           !req->continue_due,
        "Expect: 100-continued is not 100-continue");
     ok(feed("GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\n"
             "Content-Length: 5\r\n\r\nhello",
             NULL) == HTTP_DONE &&
-           !req.continue_due,
+           !req->continue_due,
        "the body came with it: none is owed");
     ok(feed("GET / HTTP/1.0\r\nExpect: 100-continue\r\n"
             "Content-Length: 5\r\n\r\n",
             NULL) == HTTP_MORE &&
-           !req.continue_due,
+           !req->continue_due,
        "HTTP/1.0: the expectation is ignored");
     ok(feed("GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n",
             NULL) == HTTP_DONE &&
-           !req.continue_due,
+           !req->continue_due,
        "no body: none is owed");
     ok(feed("GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
             "Content-Length: 2000\r\n\r\n",
             NULL) == HTTP_BAD &&
-           req.status == 413,
+           req->status == 413,
        "a body too large: the final 413 at once");
     feed("GET / HTTP/1.1\r\nHost: x\r\nConnection: , close,\r\n\r\n", NULL);
-    ok(!req.keepalive, "Connection is a list: close among empty members");
+    ok(!req->keepalive, "Connection is a list: close among empty members");
     /* RFC 9110 3.3: nothing of a request is taken for the next on the
      * same connection (nginx sends many clients' over one). */
     {
@@ -462,9 +465,10 @@ void test_musts(void)
         int status;
 
         feed(two, &used);
-        http_next(&req);
-        http_feed(&req, two + used, strlen(two) - used, &used2);
-        ok(http_plan(&req, &status) == ACT_HIT && req.id_len == 0 && !req.json,
+        http_next(&parser);
+        http_feed(&parser, two + used, strlen(two) - used, &used2);
+        ok(route_plan(req, &status) == ROUTE_HIT && req->id_len == 0 &&
+               !req->json,
            "the second request on a connection has its own id, Accept and "
            "preconditions: none");
     }
@@ -493,7 +497,7 @@ void test_musts(void)
           "Sun, 06 Nov 2094 08:49:37 GMT\r\nRange: bytes=0-1\r\n"
           "If-Range: \"t\"\r\n\r\n",
           &a);
-    is_int(a, ACT_HIT,
+    is_int(a, ROUTE_HIT,
            "dates, Range and If-Range, with no dates or ranges "
            "here: ignored");
 }

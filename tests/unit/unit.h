@@ -3,7 +3,12 @@
 #ifndef CRASHONLY_UNIT_H
 #define CRASHONLY_UNIT_H
 
+#include "buf.h"
+#include "log.h"
+#include "mem.h"
 #include "http.h"
+#include "reply.h"
+#include "route.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -25,9 +30,11 @@ int unit_ok_at(int pass, const char *file, int line, const char *fmt, ...)
             printf("#   got '%s', expected '%s'\n", g_, w_); \
     } while (0)
 
-/* The request the tests parse into, and feed(): parse the whole of s as
- * fresh input into it; *used (if not NULL) gets what was taken. */
-extern struct http_req req;
+/* The parser the tests parse into, its request (&parser.req), and
+ * feed(): parse the whole of s as fresh input into it; *used (if not
+ * NULL) gets what was taken. */
+extern struct http_parser parser;
+extern struct http_req *const req;
 enum http_result feed(const char *s, size_t *used);
 
 /* The tests, by part: config.c, request.c, response.c. */
