@@ -16,6 +16,7 @@ use lib "$FindBin::Bin/lib";
 use Crashonly qw(tmp expect_log expect_redis_churn);
 use HTTP::Tiny;
 use JSON::PP qw(decode_json);
+use POSIX ();
 use Test::More;
 use Time::HiRes qw(time);
 
@@ -44,10 +45,17 @@ $ENV{WORKERS} = 3;
 delete $ENV{PROXY_PORT};
 my $main = $$;
 
-# Run CMD under a time limit; returns (success, stdout and stderr).
+# Run CMD (no shell) under a time limit; returns (success, its stdout
+# and stderr together).
 sub run {
     my ($secs, @cmd) = @_;
-    my $out = qx{timeout $secs @cmd 2>&1};
+    my $pid = open(my $fh, '-|') // die "fork: $!";
+    if (!$pid) {
+        open(STDERR, '>&', \*STDOUT) and exec 'timeout', $secs, @cmd;
+        POSIX::_exit(127);
+    }
+    my $out = do { local $/; <$fh> } // '';
+    close $fh;
     return ($? == 0, $out);
 }
 
@@ -62,7 +70,7 @@ sub on {
 sub keep_logs {
     mkdir tmp() . '/swarm';
     for my $svc (split ' ', on(1, 'service', 'ls', '--format', '{{.Name}}')) {
-        my $log = on(1, 'service', 'logs', '--raw', $svc);
+        my $log = on(1, 'service', 'logs', '--raw', '--timestamps', $svc);
         open(my $f, '>', tmp() . "/swarm/$svc.log") or next;
         print $f $log;
     }
