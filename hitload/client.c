@@ -1,7 +1,11 @@
 /* client.c: connections and requests. Each connection carries one request
  * at a time, over keep-alive; a failed attempt (connect, reset, timeout,
  * 5xx) closes the socket and, after a backoff, tries again with the same
- * Idempotency-Key on a fresh connection. */
+ * Idempotency-Key on a fresh connection. With several entry points the
+ * connections start spread over them (round robin), and a connection
+ * whose entry refused it or timed out moves to the next entry, as a
+ * client with several DNS answers does; after a reset or a 5xx it stays
+ * (the entry answered: what failed was behind it). */
 #include "client.h"
 #include "output.h"
 #include "response.h"
@@ -36,6 +40,9 @@ struct conn {
     ev_timer timer; /* the attempt's deadline, or the backoff's end */
     int fd;         /* -1: none; the next attempt connects */
     enum cstate state;
+    int entry;      /* the entry point the next attempt goes to; the
+                       socket's, while there is one */
+    int at;         /* the entry point the last attempt went to */
     struct response resp;  /* the response parser of this socket */
     long long seq;     /* the request: its key is <run>-<seq> */
     int attempts;      /* attempts started for it */
@@ -43,7 +50,9 @@ struct conn {
     uint64_t intended; /* when it should have gone out, us */
     uint64_t sent;     /* when its first attempt began, us: before its
                           first byte was written */
-    char *out;         /* the request: a shared prefix, then the key */
+    char key[KEY_ROOM]; /* "<run>-<seq>\r\n\r\n", the request's end */
+    size_t key_len;
+    char *out;         /* the attempt: its entry's prefix, then the key */
     size_t out_len;    /* bytes of out to send */
     size_t out_off;    /* bytes of out sent */
     struct conn *next; /* on the free list, while idle */
@@ -60,7 +69,8 @@ static uint64_t t0;             /* the run's start, us */
 static int stopping;            /* start nothing new */
 static int drain_over;          /* the drain's bound passed */
 static int ended;
-static size_t prefix_len;  /* bytes of every request before the key */
+static struct buf prefix[OPTS_ENTRIES_MAX]; /* each entry's request up to
+                                               the key */
 static uint64_t rng;       /* xorshift state, for the jitter */
 static ev_prepare prepare; /* starts requests, once per loop pass */
 static ev_idle spin;       /* keeps the loop from blocking: more due */
@@ -117,7 +127,7 @@ static void finish(struct conn *c)
     int answered = c->status != 0;
     long long hits = answered ? c->resp.hits : -1;
 
-    stats_finished(c->status, hits, lat, now);
+    stats_finished(c->status, hits, c->at, lat, now);
     output_ledger(opt->run, c->seq, c->attempts, c->status, hits,
                   answered ? c->resp.worker : "", lat, c->sent, now);
     c->state = C_IDLE; /* the timer stops itself when it next fires */
@@ -142,11 +152,14 @@ static double backoff(int n)
 }
 
 /* An attempt failed: close the socket; retry after a backoff, or end the
- * request when its attempts or the drain are used up. */
+ * request when its attempts or the drain are used up. An entry that
+ * refused or did not answer in time is left for the next one. */
 static void fail(struct conn *c, enum fail_kind kind)
 {
-    stats_failed(kind, client_now_us());
+    stats_failed(kind, c->at, client_now_us());
     close_fd(c);
+    if (kind == FAIL_CONNECT || kind == FAIL_TIMEOUT)
+        c->entry = (c->entry + 1) % opt->entries;
     if (c->attempts >= opt->attempts || drain_over) {
         finish(c);
         return;
@@ -179,16 +192,18 @@ static void send_req(struct conn *c)
  * (no file descriptors, no memory) is the environment's: exit 111. */
 static void connect_fd(struct conn *c)
 {
+    const struct entry *e = &opt->entry[c->entry];
     int one = 1;
-    int fd = socket(opt->addr.ss_family,
+    int fd = socket(e->addr.ss_family,
                     SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
     if (fd < 0)
         die(EXIT_SYSCALL, "hitload: socket: %s", strerror(errno));
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* Only a latency knob: a failure costs speed, never correctness. */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->fd = fd;
     response_init(&c->resp);
-    if (connect(fd, (const struct sockaddr *)&opt->addr, opt->addrlen) == 0) {
+    if (connect(fd, (const struct sockaddr *)&e->addr, e->addrlen) == 0) {
         send_req(c);
     } else if (errno == EINPROGRESS || errno == EINTR) {
         c->state = C_CONNECTING;
@@ -198,11 +213,18 @@ static void connect_fd(struct conn *c)
     }
 }
 
-/* Start an attempt of c's request, under a fresh deadline. */
+/* Start an attempt of c's request on its entry point, under a fresh
+ * deadline: that entry's request line and Host, then the key. */
 static void attempt(struct conn *c)
 {
+    const struct buf *p = &prefix[c->entry];
+
     c->attempts++;
     c->status = 0;
+    c->at = c->entry;
+    memcpy(c->out, p->p, p->len);
+    memcpy(c->out + p->len, c->key, c->key_len);
+    c->out_len = p->len + c->key_len;
     c->out_off = 0;
     if (c->attempts > 1)
         stats_retry(client_now_us());
@@ -217,7 +239,7 @@ static void attempt(struct conn *c)
 /* Start request seq on c, due at intended. */
 static void start(struct conn *c, long long seq, uint64_t intended)
 {
-    char *k = c->out + prefix_len;
+    char *k = c->key;
     size_t n = strlen(opt->run);
     char digits[24];
     int d = 0;
@@ -234,7 +256,7 @@ static void start(struct conn *c, long long seq, uint64_t intended)
     while (d > 0)
         k[n++] = digits[--d];
     memcpy(k + n, "\r\n\r\n", 4);
-    c->out_len = prefix_len + n + 4;
+    c->key_len = n + 4;
     inflight++;
     stats.attempted++;
     c->sent = client_now_us();
@@ -434,7 +456,7 @@ void client_stop(void)
 void client_start(struct ev_loop *l, const struct opts *o, uint64_t t0_us,
                   void (*on_end)(void))
 {
-    struct buf prefix = {0};
+    size_t room = 0; /* the longest prefix */
     int fd;
 
     loop = l;
@@ -447,12 +469,18 @@ void client_start(struct ev_loop *l, const struct opts *o, uint64_t t0_us,
     close(fd);
     rng |= 1;
 
-    buf_puts(&prefix, "GET ");
-    buf_puts(&prefix, o->path);
-    buf_puts(&prefix, " HTTP/1.1\r\nHost: ");
-    buf_puts(&prefix, o->authority);
-    buf_puts(&prefix, "\r\nIdempotency-Key: ");
-    prefix_len = prefix.len;
+    co_assert(o->entries >= 1 && o->entries <= OPTS_ENTRIES_MAX);
+    for (int i = 0; i < o->entries; i++) {
+        struct buf *p = &prefix[i];
+
+        buf_puts(p, "GET ");
+        buf_puts(p, o->entry[i].path);
+        buf_puts(p, " HTTP/1.1\r\nHost: ");
+        buf_puts(p, o->entry[i].authority);
+        buf_puts(p, "\r\nIdempotency-Key: ");
+        if (p->len > room)
+            room = p->len;
+    }
 
     conns = xmalloc(sizeof(*conns) * (size_t)o->connections);
     memset(conns, 0, sizeof(*conns) * (size_t)o->connections);
@@ -461,8 +489,8 @@ void client_start(struct ev_loop *l, const struct opts *o, uint64_t t0_us,
 
         c->fd = -1;
         c->state = C_IDLE;
-        c->out = xmalloc(prefix_len + KEY_ROOM);
-        memcpy(c->out, prefix.p, prefix_len);
+        c->entry = i % o->entries; /* round robin, conns[0] first */
+        c->out = xmalloc(room + KEY_ROOM);
         ev_init(&c->io, on_io);
         c->io.data = c;
         ev_init(&c->timer, on_timer);

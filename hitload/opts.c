@@ -1,4 +1,5 @@
-/* opts.c: parse hitload's options and URL; refuse targets off loopback. */
+/* opts.c: parse hitload's options and URLs; resolve the entry points;
+ * refuse targets off loopback. */
 #include "opts.h"
 #include "log.h"
 #include "version.h"
@@ -16,7 +17,10 @@
 #include <strings.h>
 
 const char opts_usage[] =
-    "usage: hitload -d SECONDS [options] http://HOST[:PORT][/PATH]\n"
+    "usage: hitload -d SECONDS [options] http://HOST[:PORT][/PATH] [URL...]\n"
+    "  each URL, and each address of its host, is an entry point: a\n"
+    "  connection starts on one (round robin) and moves to the next when\n"
+    "  one refuses or times out, retrying with the same key\n"
     "  -d, --duration S      start requests for S seconds, then drain\n"
     "  -c, --connections N   connections (default 10)\n"
     "  -R, --rate R          open loop: R requests/s in all (default: "
@@ -139,8 +143,9 @@ static int run_ok(const char *s)
                      "0123456789._:-") == n;
 }
 
-/* Split http://host[:port][/path] into o. Returns 0, or -1 with err. */
-static int parse_url(struct opts *o, const char *url, char *err, size_t errlen)
+/* Split http://host[:port][/path] into e. Returns 0, or -1 with err. */
+static int parse_url(struct entry *e, const char *url, char *err,
+                     size_t errlen)
 {
     const char *p = url, *host, *hend, *path;
     size_t n;
@@ -165,9 +170,9 @@ static int parse_url(struct opts *o, const char *url, char *err, size_t errlen)
     n = (size_t)(hend - host);
     if (n == 0 || n > OPTS_HOST_MAX)
         return bad(err, errlen, "no host, or one too long, in %s", url);
-    memcpy(o->host, host, n);
-    o->host[n] = '\0';
-    strcpy(o->port, "80");
+    memcpy(e->host, host, n);
+    e->host[n] = '\0';
+    strcpy(e->port, "80");
     if (p < path && *p == ':') {
         int port;
         char ps[8] = "";
@@ -177,7 +182,7 @@ static int parse_url(struct opts *o, const char *url, char *err, size_t errlen)
             memcpy(ps, p + 1, n);
         if (n >= sizeof(ps) || parse_int(ps, 1, 65535, &port) < 0)
             return bad(err, errlen, "bad port in the URL: %s", url);
-        snprintf(o->port, sizeof(o->port), "%d", port);
+        snprintf(e->port, sizeof(e->port), "%d", port);
     } else if (p != path) {
         return bad(err, errlen, "bad URL: %s", url);
     }
@@ -185,11 +190,12 @@ static int parse_url(struct opts *o, const char *url, char *err, size_t errlen)
         return bad(err, errlen, "bad path in the URL: %s", url);
     if (strlen(path) > OPTS_PATH_MAX)
         return bad(err, errlen, "the URL's path is too long");
-    snprintf(o->path, sizeof(o->path), "%s%s", *path == '/' ? "" : "/", path);
-    snprintf(o->authority, sizeof(o->authority),
-             strchr(o->host, ':') ? "[%s]%s%s" : "%s%s%s", o->host,
-             strcmp(o->port, "80") ? ":" : "",
-             strcmp(o->port, "80") ? o->port : "");
+    snprintf(e->path, sizeof(e->path), "%s%s", *path == '/' ? "" : "/", path);
+    snprintf(e->authority, sizeof(e->authority),
+             strchr(e->host, ':') ? "[%s]%s%s" : "%s%s%s", e->host,
+             strcmp(e->port, "80") ? ":" : "",
+             strcmp(e->port, "80") ? e->port : "");
+    e->url = url;
     return 0;
 }
 
@@ -268,15 +274,20 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
             return bad(err, errlen, "bad value for --%s: '%s'", name(ch),
                        optarg);
     }
-    if (optind != argc - 1)
+    if (optind == argc)
         return bad(err, errlen,
-                   "give one URL, e.g. http://127.0.0.1:8080/ "
+                   "give a URL, e.g. http://127.0.0.1:8080/ "
                    "(try --help)");
+    if (argc - optind > OPTS_ENTRIES_MAX)
+        return bad(err, errlen, "more than %d URLs", OPTS_ENTRIES_MAX);
     if (o->duration_s <= 0)
         return bad(err, errlen,
                    "-d SECONDS is required: every run is "
                    "bounded in time");
-    return parse_url(o, argv[optind], err, errlen);
+    for (int i = optind; i < argc; i++)
+        if (parse_url(&o->entry[o->entries++], argv[i], err, errlen) < 0)
+            return -1;
+    return 0;
 }
 
 static int addr_loopback(const struct sockaddr *sa)
@@ -309,29 +320,83 @@ static int host_loopback(const char *host)
     return 0;
 }
 
-int opts_resolve(struct opts *o, char *err, size_t errlen)
+/* sa as "ip:port" or "[ip6]:port" into out (OPTS_ADDR_MAX bytes). */
+static void addr_text(const struct sockaddr *sa, char *out)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+        port = ntohs(in->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+        port = ntohs(in6->sin6_port);
+    }
+    snprintf(out, OPTS_ADDR_MAX,
+             sa->sa_family == AF_INET6 ? "[%s]:%d" : "%s:%d", ip, port);
+}
+
+/* Resolve URL entry u into out[*n], one entry per address (every answer
+ * getaddrinfo gives, as a client with several DNS answers tries them).
+ * Returns 0, or -1 with err. */
+static int resolve_one(const struct opts *o, const struct entry *u,
+                       struct entry *out, int *n, char *err, size_t errlen)
 {
     struct addrinfo hints, *res;
-    int local = host_loopback(o->host), rc;
+    int local = host_loopback(u->host), rc;
 
     if (!local && !o->allow_any &&
-        (o->allow_host == NULL || strcasecmp(o->allow_host, o->host) != 0))
+        (o->allow_host == NULL || strcasecmp(o->allow_host, u->host) != 0))
         return bad(err, errlen,
                    "refusing to load %s: only 127.0.0.0/8, ::1 and "
                    "localhost, unless --allow-host",
-                   o->host);
+                   u->host);
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
-    rc = getaddrinfo(o->host, o->port, &hints, &res);
+    rc = getaddrinfo(u->host, u->port, &hints, &res);
     if (rc != 0)
-        return bad(err, errlen, "cannot resolve %s: %s", o->host,
+        return bad(err, errlen, "cannot resolve %s: %s", u->host,
                    gai_strerror(rc));
-    if (local && !addr_loopback(res->ai_addr))
-        return bad(err, errlen, "%s does not resolve to loopback", o->host);
-    memcpy(&o->addr, res->ai_addr, res->ai_addrlen);
-    o->addrlen = res->ai_addrlen;
+    for (const struct addrinfo *a = res; a != NULL; a = a->ai_next) {
+        struct entry *e = &out[*n];
+
+        if (local && !addr_loopback(a->ai_addr)) {
+            freeaddrinfo(res);
+            return bad(err, errlen, "%s does not resolve to loopback",
+                       u->host);
+        }
+        if (*n == OPTS_ENTRIES_MAX) {
+            freeaddrinfo(res);
+            return bad(err, errlen,
+                       "more than %d entry points (URLs x addresses)",
+                       OPTS_ENTRIES_MAX);
+        }
+        *e = *u;
+        memcpy(&e->addr, a->ai_addr, a->ai_addrlen);
+        e->addrlen = a->ai_addrlen;
+        addr_text(a->ai_addr, e->addr_text);
+        (*n)++;
+    }
     freeaddrinfo(res);
+    return 0;
+}
+
+int opts_resolve(struct opts *o, char *err, size_t errlen)
+{
+    static struct entry out[OPTS_ENTRIES_MAX]; /* scratch, off the stack */
+    int n = 0;
+
+    for (int i = 0; i < o->entries; i++)
+        if (resolve_one(o, &o->entry[i], out, &n, err, errlen) < 0)
+            return -1;
+    memcpy(o->entry, out, sizeof(out[0]) * (size_t)n);
+    o->entries = n;
     return 0;
 }

@@ -136,6 +136,48 @@ void output_status(double elapsed_s, int inflight)
             strerror(errno));
 }
 
+/* s as a JSON string: quotes, backslashes and control bytes escaped
+ * (a URL's path may hold the first two). */
+static void json_str(FILE *f, const char *s)
+{
+    putc('"', f);
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7f)
+            fprintf(f, "\\u%04x", ch);
+        else
+            putc(ch, f);
+    }
+    putc('"', f);
+}
+
+/* The entry points, in order, each with the requests that ended there
+ * (their last attempt went to it) and the attempts that failed there. */
+static void write_entries(FILE *f, const struct opts *o)
+{
+    fputs(" \"entries\":[", f);
+    for (int i = 0; i < o->entries; i++) {
+        const struct entry_stats *es = &stats.entry[i];
+
+        fputs(i ? ",\n  {\"url\":" : "\n  {\"url\":", f);
+        json_str(f, o->entry[i].url);
+        fputs(",\"address\":", f);
+        json_str(f, o->entry[i].addr_text);
+        fprintf(f,
+                ",\"acknowledged\":%lld,\"indeterminate\":%lld,"
+                "\"rejected\":%lld,\n   \"errors\":{\"connect\":%lld,"
+                "\"reset\":%lld,\"timeout\":%lld,\"http_5xx\":%lld}}",
+                es->ended[ACKNOWLEDGED], es->ended[INDETERMINATE],
+                es->ended[REJECTED], es->errors[FAIL_CONNECT],
+                es->errors[FAIL_RESET], es->errors[FAIL_TIMEOUT],
+                es->errors[FAIL_5XX]);
+    }
+    fputs("],\n", f);
+}
+
 static void write_summary(const struct opts *o, double duration_s)
 {
     const struct hist *h = &stats.latency;
@@ -161,6 +203,7 @@ static void write_summary(const struct opts *o, double duration_s)
         fprintf(f, "\"rate\":%.15g,\n", o->rate);
     else
         fputs("\"rate\":null,\n", f);
+    write_entries(f, o);
     fprintf(f,
             " \"latency_us\":{\"p50\":%llu,\"p90\":%llu,\"p99\":%llu,"
             "\"p999\":%llu,\"max\":%llu,\"mean\":%.1f},\n"
@@ -206,5 +249,12 @@ void output_final(const struct opts *o, double duration_s)
            duration_s > 0 ? (double)stats.acknowledged / duration_s : 0.0,
            (double)hist_quantile(h, 0.5) / 1e3,
            (double)hist_quantile(h, 0.99) / 1e3, (double)h->max / 1e3);
+    if (o->entries > 1) {
+        fputs("hitload: acknowledged by entry point:", stdout);
+        for (int i = 0; i < o->entries; i++)
+            printf("%s %s %lld", i ? "," : "", o->entry[i].addr_text,
+                   stats.entry[i].ended[ACKNOWLEDGED]);
+        putchar('\n');
+    }
     fflush(stdout);
 }

@@ -111,9 +111,11 @@ void stats_series_tick(uint64_t now_us, int final)
     }
 }
 
-void stats_failed(enum fail_kind k, uint64_t now_us)
+void stats_failed(enum fail_kind k, int entry, uint64_t now_us)
 {
+    co_assert(entry >= 0 && entry < OPTS_ENTRIES_MAX);
     stats.errors[k]++;
+    stats.entry[entry].errors[k]++;
     stats_series_tick(now_us, 0);
     win_failed++;
 }
@@ -134,11 +136,15 @@ enum outcome stats_outcome(int status, long long hits)
     return REJECTED;
 }
 
-void stats_finished(int status, long long hits, uint64_t latency_us,
-                    uint64_t now_us)
+void stats_finished(int status, long long hits, int entry,
+                    uint64_t latency_us, uint64_t now_us)
 {
+    enum outcome o = stats_outcome(status, hits);
+
+    co_assert(entry >= 0 && entry < OPTS_ENTRIES_MAX);
+    stats.entry[entry].ended[o]++;
     stats_series_tick(now_us, 0);
-    switch (stats_outcome(status, hits)) {
+    switch (o) {
     case ACKNOWLEDGED:
         stats.acknowledged++;
         win_answered++;
@@ -149,6 +155,8 @@ void stats_finished(int status, long long hits, uint64_t latency_us,
     case REJECTED:
         stats.rejected++;
         break;
+    case OUTCOMES:
+        co_assert(!"stats_outcome returned OUTCOMES");
     }
     if (status == 0)
         return;

@@ -3,6 +3,8 @@
 #ifndef HITLOAD_STATS_H
 #define HITLOAD_STATS_H
 
+#include "opts.h"
+
 #include <stdint.h>
 #include <stdio.h>
 
@@ -35,8 +37,15 @@ enum fail_kind {
  *   indeterminate  no answer (status 0) or a 5xx: counted or not
  *   rejected       any other answer (a 4xx, a 200 with no X-Hits): the
  *                  server said no, and counted nothing */
-enum outcome { ACKNOWLEDGED, INDETERMINATE, REJECTED };
+enum outcome { ACKNOWLEDGED, INDETERMINATE, REJECTED, OUTCOMES };
 enum outcome stats_outcome(int status, long long hits);
+
+/* One entry point's share: the requests whose last attempt went to it,
+ * and the attempts that failed there. */
+struct entry_stats {
+    long long ended[OUTCOMES];    /* requests, by final outcome */
+    long long errors[FAIL_KINDS]; /* failed attempts, by kind */
+};
 
 struct stats {
     long long attempted;          /* requests started */
@@ -46,6 +55,7 @@ struct stats {
     long long retries;            /* attempts after a request's first */
     long long errors[FAIL_KINDS]; /* failed attempts, by kind */
     struct hist latency;          /* answered requests, us from intended send */
+    struct entry_stats entry[OPTS_ENTRIES_MAX]; /* by entry point */
 };
 
 extern struct stats stats;
@@ -59,13 +69,15 @@ uint64_t hist_upper(int i);
 
 /* Start the series in f (NULL: no series) at time t0_us. */
 void stats_series_open(FILE *f, uint64_t t0_us);
-/* Events, at time now_us (monotonic, as t0_us): */
-void stats_failed(enum fail_kind k, uint64_t now_us);
+/* Events, at time now_us (monotonic, as t0_us); entry is the index of
+ * the entry point the attempt went to: */
+void stats_failed(enum fail_kind k, int entry, uint64_t now_us);
 void stats_retry(uint64_t now_us);
-/* A request ended: status 0 for never answered, hits -1 for none. The
- * latency counts for every answered request (status not 0). */
-void stats_finished(int status, long long hits, uint64_t latency_us,
-                    uint64_t now_us);
+/* A request ended, its last attempt on entry: status 0 for never
+ * answered, hits -1 for none. The latency counts for every answered
+ * request (status not 0). */
+void stats_finished(int status, long long hits, int entry,
+                    uint64_t latency_us, uint64_t now_us);
 /* Write the series' windows that ended before now_us; with final set, the
  * current one too, then flush. */
 void stats_series_tick(uint64_t now_us, int final);

@@ -3,7 +3,11 @@
 # dir, free ports): a short closed-loop and open-loop run whose ledger has
 # one line a request, unique keys and distinct numbers, and whose summary
 # agrees with it and with /hits; then the runs it must refuse or record as
-# failures (a host off loopback, no -d, nobody listening, a 404).
+# failures (a host off loopback, no -d, nobody listening, a 404). Then
+# several entry points, without the stack: two real workers on one real
+# Redis, a closed port and a listener that never answers; every request
+# ends acknowledged on a worker, counted once, each entry's share in the
+# summary; and the entry lists it must refuse.
 use strict;
 use warnings;
 use FindBin;
@@ -181,5 +185,106 @@ is(hitload("$dir/404", '-c', 2, '-d', 0.5, '-n', 20,
 $r = eval { decode_json(slurp("$dir/404/summary.json")) } // {};
 is_deeply([@$r{qw(attempted rejected acknowledged retries)}],
     [20, 20, 0, 0], 'a 404 is final: 20 rejected, no retries (-n 20)');
+
+# ---- several entry points ------------------------------------------------
+# In order: worker 1, a closed port (refused), a listener that reads each
+# request, writes down its key and never answers (timeout), worker 2.
+# With -c 8 two connections start on each; those on the closed port move
+# to the silent one, and those on the silent one to worker 2.
+my ($rpid, $rport) = start_redis();
+my @wport = map {
+    my $port = free_port();
+    start_worker(PORT => $port, BIND => '127.0.0.1', WORKER_NAME => "entry$_",
+        REDIS_URL => "redis://127.0.0.1:$rport");
+    wait_ready($port, 5) or BAIL_OUT("worker entry$_ did not start");
+    $port;
+} 1, 2;
+my $closed_port = free_port();
+my $silent_port = free_port();
+my $silent_keys = "$dir/silent.keys";
+my $silent = <<'PERL';
+use IO::Socket::INET;
+my ($port, $out) = @ARGV;
+my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port,
+    Listen => 128, ReuseAddr => 1) or die "listen: $!";
+open(my $f, '>', "$out.tmp") or die "$out: $!";
+$f->autoflush(1);
+rename("$out.tmp", $out) or die "rename: $!";
+my @held; # never answered, never closed
+while (my $s = $l->accept) {
+    push @held, $s;
+    my ($buf, $rin) = ('', '');
+    vec($rin, fileno($s), 1) = 1;
+    while ($buf !~ /\r\n\r\n/ && select(my $r = $rin, undef, undef, 1)) {
+        sysread($s, $buf, 4096, length $buf) or last;
+    }
+    print $f "$1\n" if $buf =~ /^Idempotency-Key: (\S+)\r$/mi;
+}
+PERL
+Crashonly::spawn('silent', "$dir/silent.out", {}, $^X, '-e', $silent,
+    $silent_port, $silent_keys);
+for (1 .. 500) { last if -e $silent_keys; select(undef, undef, undef, 0.01) }
+ok(-e $silent_keys, 'the silent listener listens');
+
+my @entries = map { "http://127.0.0.1:$_/" }
+    $wport[0], $closed_port, $silent_port, $wport[1];
+my $eout = "$dir/entries";
+is(hitload($eout, '--run', "${tag}entries", '-c', 8, '-d', 2,
+        '--timeout-ms', 300, '--backoff-ms', 1, @entries), 0,
+    'four entry points: exits 0') or diag(slurp("$eout/stderr"));
+my $es = eval { decode_json(slurp("$eout/summary.json") // '') } // {};
+my @e = @{ $es->{entries} // [] };
+ok($es->{acknowledged} && $es->{acknowledged} == $es->{attempted},
+    "every request acknowledged ($es->{acknowledged} of $es->{attempted})");
+is_deeply([map { $_->{url} } @e], \@entries,
+    'the summary names the entries in order');
+is_deeply([map { $_->{address} } @e],
+    [map { "127.0.0.1:$_" } $wport[0], $closed_port, $silent_port, $wport[1]],
+    '... with their addresses');
+ok($e[1]{errors}{connect} >= 2 && !$e[1]{errors}{timeout},
+    "the closed port refused ($e[1]{errors}{connect} connects)");
+ok($e[2]{errors}{timeout} >= 2 && !$e[2]{errors}{connect},
+    "the silent listener timed out ($e[2]{errors}{timeout} attempts)");
+is(join(' ', map { $_->{acknowledged} + $_->{indeterminate} + $_->{rejected} }
+        @e[1, 2]), '0 0', 'no request ended on those two');
+ok($e[0]{acknowledged} > 0 && $e[3]{acknowledged} > 0,
+    "both workers' entries have a share ($e[0]{acknowledged}, "
+    . "$e[3]{acknowledged})");
+is($e[0]{acknowledged} + $e[3]{acknowledged}, $es->{acknowledged},
+    '... and the shares add up to the acknowledged');
+my (undef, undef, $hb) = http_get($wport[0], '/hits', {}, 5);
+my $hits = eval { decode_json($hb // '') } // {};
+is($hits->{total}, $es->{acknowledged},
+    'Redis counted each acknowledged request once: the total equals them');
+is_deeply([@{ $hits->{workers} // {} }{qw(entry1 entry2)}],
+    [$e[0]{acknowledged}, $e[3]{acknowledged}],
+    "each worker counted its entry's share");
+my $el = ledger("$eout/ledger.tsv");
+my %line = map { $_->[0] => $_ } @$el;
+is(scalar(grep { @$_ == 8 && $_->[2] == 200 } @$el), scalar @$el,
+    'the ledger keeps its eight fields, every line a 200');
+my %seen;
+is(scalar(grep { $seen{$_->[3]}++ } @$el), 0, 'no X-Hits value twice');
+my @held = split /\n/, slurp($silent_keys) // '';
+ok(@held >= 2, 'the silent listener got requests (' . @held . ')');
+is(scalar(grep { my $l = $line{$_};
+        $l && $l->[1] >= 2 && $l->[2] == 200 && $l->[4] eq 'entry2' } @held),
+    scalar @held, '... each acknowledged later by worker 2, same key, '
+    . 'a retry');
+like(slurp("$eout/stdout") // '', qr/^hitload: acknowledged by entry point: (?:\S+ \d+, ){3}\S+ \d+$/m,
+    'stdout: the acknowledged by entry point');
+
+# Entry lists it must refuse: one line on stderr, exit 100.
+for (["a bad second URL", 'htp://x', qr/^hitload: the URL must start with http:\/\/: htp:\/\/x\n\z/],
+    ['a second URL off loopback', 'http://192.0.2.1/', qr/^hitload: refusing to load 192\.0\.2\.1: .*\n\z/],
+    ['17 URLs', (map { "http://127.0.0.1:$_/" } 1 .. 16), qr/^hitload: more than 16 URLs\n\z/]) {
+    my ($what, @more) = @$_;
+    my $re = pop @more;
+    my $out = "$dir/refuse-" . ($what =~ tr/a-z0-9/_/cr);
+    is(hitload($out, '-d', 1, "http://127.0.0.1:$wport[0]/", @more), 100,
+        "$what: exit 100");
+    like(slurp("$out/stderr") // '', $re, "$what: one line says why");
+    ok(!-e "$out/ledger.tsv", "$what: before any file is written");
+}
 
 done_testing();
