@@ -88,7 +88,7 @@ deps:
 	@mk/deps build run test chaos fuzz bench
 
 test:
-	@mk/deps build run test chaos fuzz bench
+	@mk/deps build run test chaos fuzz bench prometheus
 	$(MAKE) all $(B)/unit
 	prove tests/
 
