@@ -93,7 +93,7 @@ test:
 	prove tests/
 
 up:
-	@mk/deps build run
+	@mk/deps build run $(if $(filter 1,$(PROMETHEUS)),prometheus)
 	$(MAKE) all
 	stack/up
 
