@@ -88,12 +88,12 @@ deps:
 	@mk/deps build run test chaos fuzz bench
 
 test:
-	@mk/deps build run test chaos fuzz bench
+	@mk/deps build run test chaos fuzz bench prometheus
 	$(MAKE) all $(B)/unit
 	prove tests/
 
 up:
-	@mk/deps build run
+	@mk/deps build run $(if $(filter 1,$(PROMETHEUS)),prometheus)
 	$(MAKE) all
 	stack/up
 

@@ -24,11 +24,13 @@
 #include "function.h"
 #include "link.h"
 #include "log.h"
+#include "metrics.h"
 #include "resp.h"
 #include "waiters.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define BATCH_MAX 1000 /* hits in one call; more are sent at once */
 
@@ -52,12 +54,34 @@ static struct buf batch_cmd; /* the call, formatted anew each time */
 
 static unsigned calls_open; /* calls sent whose waiters are not answered */
 static int acks_short;      /* see commit_acks_short() */
+static double count_at;     /* when the newest co_count reply came */
 static char call_error[160]; /* why the oldest call's waiters get a 503 */
 static size_t call_error_len; /* 0: they get their numbers */
 
 int commit_acks_short(void)
 {
     return acks_short;
+}
+
+/* CLOCK_MONOTONIC in seconds: a vDSO call, once a call and a reply. */
+static double now(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The oldest call's end, the waiter after its hits; *hits gets how
+ * many they are. */
+static const struct waiter *call_end(unsigned *hits)
+{
+    const struct waiter *w;
+
+    *hits = 0;
+    while ((w = waiters_at(*hits))->who != NULL)
+        (*hits)++;
+    return w;
 }
 
 /* The oldest call's waiters get a 503, with this text. */
@@ -93,18 +117,23 @@ static void answer_call(void)
 
 /* The reply to one co_count call: a number for each of its waiters, or
  * the error that each of them gets; answered now, or once its WAITAOF
- * says so. */
+ * says so. The new hits' numbers follow each other from the first, the
+ * plain hits' first: an id whose number is the next one is new, any
+ * other a repeat (of an earlier call, or earlier in this one). */
 static void on_count(redisAsyncContext *ac, void *reply, void *privdata)
 {
     static const char odd[] = "unexpected reply";
     const redisReply *r = reply;
     size_t next = 1; /* the element for the next waiter with an id */
+    unsigned size, counted = 0, repeated = 0;
+    double sent;
     long long first;
     struct waiter *w;
 
     (void)ac;
     (void)privdata;
     link_got(r);
+    count_at = now();
     if (r->type == REDIS_REPLY_ERROR) {
         link_error(r);
         call_failed(r->str, r->len);
@@ -116,14 +145,23 @@ static void on_count(redisAsyncContext *ac, void *reply, void *privdata)
         for (size_t i = 0; (w = waiters_at(i))->who != NULL; i++) {
             if (!w->id) {
                 w->number = first++;
+                counted++;
                 continue;
             }
             co_assert(next < r->elements &&
                       r->element[next]->type == REDIS_REPLY_INTEGER);
             w->number = r->element[next++]->integer;
+            if (w->number == first) {
+                first++;
+                counted++;
+            } else {
+                repeated++;
+            }
         }
         co_assert(next == r->elements);
     }
+    sent = call_end(&size)->sent;
+    metrics_call(size, counted, repeated, count_at - sent);
     if (cfg->ack_replicas == 0)
         answer_call();
 }
@@ -149,6 +187,7 @@ static void on_waitaof(redisAsyncContext *ac, void *reply, void *privdata)
     (void)ac;
     (void)privdata;
     link_got(r);
+    metrics_ack(now() - count_at);
     if (call_error_len > 0) {
         answer_call(); /* the call itself failed */
         return;
@@ -185,7 +224,7 @@ static void send_batch(void)
     buf_put(&batch_cmd, cmd_tail.p, cmd_tail.len);
     resp_arg_ll(&batch_cmd, batch_plain);
     buf_put(&batch_cmd, batch_ids.p, batch_ids.len);
-    waiters_push(NULL, 0);
+    waiters_push(NULL, 0)->sent = now();
     calls_open++;
     link_formatted(on_count, NULL, batch_cmd.p, batch_cmd.len);
     if (cfg->ack_replicas > 0) {

@@ -4,6 +4,7 @@
 #include "http.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "reply.h"
 #include "route.h"
 #include "send.h"
@@ -48,6 +49,7 @@ struct conn {
     size_t out_off;      /* how much of out is written */
     struct conn *next;   /* on the list of closed connections */
     struct conn *resume; /* on the list of RESUMING connections */
+    enum metrics_route route; /* the request's, while WAITING */
 };
 
 static struct ev_loop *loop;
@@ -56,6 +58,7 @@ static char rbuf[READ_SIZE];
 static unsigned open_conns;
 static struct conn *dead;     /* CLOSED, to be freed by conn_reap() */
 static struct conn *resuming; /* RESUMING, for conn_resume() */
+static struct buf metrics_text; /* GET /metrics's body, made anew each time */
 
 void conn_setup(struct ev_loop *l, const struct config *c)
 {
@@ -157,7 +160,8 @@ static void act(struct conn *c)
     struct http_req *r = &c->http.req;
     int status;
 
-    switch (route_plan(r, &status)) {
+    c->route = route_find(r);
+    switch (route_act(r, c->route, &status)) {
     case ROUTE_HIT:
         store_hit(r->id, r->id_len, c);
         break;
@@ -169,6 +173,15 @@ static void act(struct conn *c)
         break;
     case ROUTE_REPLY:
         reply_status(&c->out, r, status);
+        metrics_response(c->route, status);
+        answered(c);
+        return;
+    case ROUTE_METRICS:
+        metrics_text.len = 0;
+        metrics_render(&metrics_text, open_conns);
+        reply_body(&c->out, r, METRICS_CONTENT_TYPE, metrics_text.p,
+                   metrics_text.len);
+        metrics_response(c->route, 200);
         answered(c);
         return;
     }
@@ -196,6 +209,7 @@ static void consume(struct conn *c, const char *data, size_t len)
         }
         if (r == HTTP_BAD) {
             reply_status(&c->out, &c->http.req, c->http.req.status);
+            metrics_response(METRICS_OTHER, c->http.req.status);
             c->state = CONN_CLOSING;
         } else if (r == HTTP_DONE) {
             act(c);
@@ -231,6 +245,7 @@ void conn_reply(void *who, const struct store_reply *r)
         reply_status(&c->out, &c->http.req, 503);
         break;
     }
+    metrics_response(c->route, r->type == STORE_ERROR ? 503 : 200);
     answered(c);
     if (c->state == CONN_IDLE && c->in.len > 0) {
         c->state = CONN_RESUMING; /* its answers go out with the next ones */

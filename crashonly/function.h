@@ -6,10 +6,12 @@
 
 #include <stddef.h>
 
-/* The library's Lua, as FUNCTION LOAD takes it, and its VERSION. A
- * worker loads it only where Redis has none, or an older one. */
+/* The library's Lua, as FUNCTION LOAD takes it, its VERSION and its
+ * ids' SCHEMA. A worker loads it only where Redis has none, or an older
+ * one. */
 extern const char function_library[];
 extern const long long function_version;
+extern const long long function_schema;
 
 #define FUNCTION_COUNT   "co_count"
 #define FUNCTION_HITS    "co_hits"

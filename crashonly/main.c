@@ -6,6 +6,7 @@
 #include "conn.h"
 #include "constants.h"
 #include "log.h"
+#include "metrics.h"
 #include "reply.h"
 #include "server.h"
 #include "store.h"
@@ -63,8 +64,11 @@ int main(int argc, char **argv)
     static ev_prepare prepare;
     char err[CONFIG_ERR_MAX], url[400];
     struct rlimit rl;
+    struct timespec born;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    clock_gettime(CLOCK_REALTIME, &born);
+    metrics_started((double)born.tv_sec + (double)born.tv_nsec / 1e9);
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         printf("crashonly %s\n", CRASHONLY_VERSION);
         return 0;

@@ -123,6 +123,14 @@ void reply_json(struct buf *b, const struct http_req *r, const char *json,
     buf_puts(b, "\n");
 }
 
+void reply_body(struct buf *b, const struct http_req *r, const char *type,
+                const char *body, size_t len)
+{
+    head(b, r, 200, type, len);
+    buf_puts(b, "\r\n");
+    buf_put(b, body, len);
+}
+
 void reply_status(struct buf *b, const struct http_req *r, int status)
 {
     const char *text = status == 200 ? "ok" : reason(status);

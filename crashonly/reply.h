@@ -18,6 +18,9 @@ void reply_hit(struct buf *b, const struct http_req *r, const char *worker,
                long long n);
 void reply_json(struct buf *b, const struct http_req *r, const char *json,
                 size_t len);
+/* A 200 with the body of len bytes (its own last newline) of type. */
+void reply_body(struct buf *b, const struct http_req *r, const char *type,
+                const char *body, size_t len);
 void reply_status(struct buf *b, const struct http_req *r, int status);
 /* The interim 100 (Continue) for r, once its headers are in. */
 void reply_continue(struct buf *b);

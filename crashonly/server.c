@@ -2,6 +2,7 @@
 #include "server.h"
 #include "conn.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -104,8 +105,10 @@ static int shed_one(int lfd)
         return -1;
     close(spare);
     fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd >= 0)
+    if (fd >= 0) {
         shed(fd);
+        metrics_refused(METRICS_DESCRIPTORS);
+    }
     spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
     return 0;
 }
@@ -141,6 +144,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         }
         if (conn_count() >= (unsigned)cfg->max_conns) {
             shed(fd);
+            metrics_refused(METRICS_MAX_CONNS);
             continue;
         }
         /* Without it an answer could wait for the client's ACK (Nagle);

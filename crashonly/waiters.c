@@ -9,7 +9,7 @@
 static struct waiter *ring;
 static size_t ring_cap, ring_head, ring_len;
 
-void waiters_push(void *who, int id)
+struct waiter *waiters_push(void *who, int id)
 {
     struct waiter *w;
 
@@ -29,6 +29,7 @@ void waiters_push(void *who, int id)
     w->id = id;
     w->number = 0;
     ring_len++;
+    return w;
 }
 
 struct waiter *waiters_at(size_t i)

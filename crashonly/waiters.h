@@ -9,10 +9,13 @@ struct waiter {
     void *who;        /* store_hit()'s who; NULL: the end of a call */
     int id;           /* 1: numbered by its id; 0: a plain hit */
     long long number; /* its number, once its call's reply came */
+    double sent;      /* the end of a call: when the call was sent
+                         (CLOCK_MONOTONIC, s); unset for a hit */
 };
 
-/* Append a waiter at the tail. The ring grows as it needs to. */
-void waiters_push(void *who, int id);
+/* Append a waiter at the tail, and return it (valid until the next
+ * push). The ring grows as it needs to. */
+struct waiter *waiters_push(void *who, int id);
 
 /* The i-th waiter from the head, to fill in its number; valid until the
  * next push. */

@@ -48,6 +48,7 @@ int main(void)
     test_limits();
     test_musts();
     test_responses();
+    test_metrics();
     printf("1..%d\n", tests);
     return failures ? 1 : 0;
 }

@@ -37,7 +37,7 @@ extern struct http_parser parser;
 extern struct http_req *const req;
 enum http_result feed(const char *s, size_t *used);
 
-/* The tests, by part: config.c, request.c, response.c. */
+/* The tests, by part: config.c, request.c, response.c, metrics.c. */
 void test_ids(void);
 void test_parse_int(void);
 void test_parse_url(void);
@@ -50,5 +50,6 @@ void test_framing(void);
 void test_limits(void);
 void test_musts(void);
 void test_responses(void);
+void test_metrics(void);
 
 #endif
