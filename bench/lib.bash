@@ -73,7 +73,7 @@ wait_port() {
     done
     say "bench: nothing listens on port $1; the servers said:"
     tail -n 5 "$tmp/servers.log" >&2
-    exit 1
+    exit 111
 }
 start() { "$@" >>"$tmp/servers.log" 2>&1 & pids+=($!); }
 record() { printf '{"name":"%s",%s\n' "$1" "${2#\{}" >>"$tmp/results.jsonl"; }

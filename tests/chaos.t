@@ -275,20 +275,41 @@ is(scalar(() = $check =~ /^ok /mg), 5, 'and every other check passes') or diag $
 # Each backend has its own kinds (chaos/killer's): a kind of the other's
 # is refused at once, with the backend's own list.
 my $msg = `BACKEND=compose TARGETS=workers,nginx DURATION=1 '$top/chaos/run' 2>&1`;
-is($? >> 8, 2, 'chaos BACKEND=compose refuses TARGETS=workers,nginx') or diag $msg;
+is($? >> 8, 102, 'chaos BACKEND=compose refuses TARGETS=workers,nginx: a bad setting') or diag $msg;
 like($msg, qr/^chaos: TARGETS=nginx: BACKEND=compose crashes containers,partition,pause,pause-redis,proxy,redis,redis-host,slow,upgrade,workers$/m,
     'and says which kinds it has');
 $msg = `TARGETS=workers,containers DURATION=1 '$top/chaos/run' 2>&1`;
-is($? >> 8, 2, 'the local stack refuses TARGETS=containers') or diag $msg;
+is($? >> 8, 102, 'the local stack refuses TARGETS=containers') or diag $msg;
 like($msg, qr/^chaos: TARGETS=containers: BACKEND=local crashes nginx,pause,pause-redis,redis,redis-host,upgrade,workers$/m,
     'and says which kinds it has');
 $msg = `TARGETS=slow DURATION=1 '$top/chaos/run' 2>&1`;
 like($msg, qr/^chaos: TARGETS=slow: BACKEND=local crashes nginx,pause,pause-redis,redis,redis-host,upgrade,workers$/m,
     'slow links are the compose stack\'s alone') or diag $msg;
 $msg = `TARGETS=workers,disk DURATION=1 '$top/chaos/run' 2>&1`;
-is($? >> 8, 2, 'chaos refuses an unknown target') or diag $msg;
+is($? >> 8, 102, 'chaos refuses an unknown target') or diag $msg;
 $msg = `TARGETS=disk '$top/chaos/killer' 1 1 /dev/null 2>&1`;
-is($? >> 8, 100, 'and so does the killer, with its usage code') or diag $msg;
+is($? >> 8, 102, 'and so does the killer, with the same code') or diag $msg;
+
+# The kinds' facts are the killer's alone (--describe), read by the report
+# and chaos/run: each kind has them, and a crash its recovery line and
+# words; a fault_ function without them is refused.
+for my $backend (qw(local compose)) {
+    my @kinds = split /\n/, `BACKEND=$backend '$top/chaos/killer' --kinds`;
+    my ($head, @rows) = split /\n/, `BACKEND=$backend '$top/chaos/killer' --describe`;
+    my @fields = split /\t/, $head;
+    my %facts = map { my %f; @f{@fields} = split /\t/, $_, -1; ($f{kind} => \%f) } @rows;
+    is_deeply([sort keys %facts], [sort @kinds], "$backend: --describe has every kind");
+    my @untimed = grep { $facts{$_}{fault} eq 'kill' && ($facts{$_}{ready} eq ''
+        || $facts{$_}{timed} eq '') } @kinds;
+    is("@untimed", '', "$backend: every crash has its recovery line and words");
+}
+mkdir(tmp() . '/chaos');
+my $copy = tmp() . '/chaos/killer';
+system("sed 's/^# ---- the deck/fault_local_extra() { :; }\\n&/' '$top/chaos/killer' >'$copy' && chmod +x '$copy'") == 0
+    or die "cannot copy the killer";
+$msg = `'$copy' --kinds 2>&1`;
+isnt($? >> 8, 0, 'a fault_ function without its facts: the killer refuses') or diag $msg;
+like($msg, qr/fault_local_extra has no facts/, 'and names it');
 
 # Another writer during the run: hits nobody in the ledger asked for. The
 # checker must call that out, and chaos must fail.
@@ -313,7 +334,7 @@ SKIP: {
     my $project = "crashonly-test-none-$$";
     ok(http_get($env{PORT}, '/hits'), 'the local stack still answers') or last;
     my $msg = `BACKEND=compose COMPOSE_PROJECT_NAME=$project PROXY_PORT=$env{PORT} DURATION=1 '$top/chaos/run' 2>&1`;
-    is($? >> 8, 2, 'chaos BACKEND=compose refuses the port the local stack holds')
+    is($? >> 8, 111, 'chaos BACKEND=compose refuses the port the local stack holds')
         or diag $msg;
     like($msg, qr/^chaos: the local stack \(\Q$state\E\) is up on port $env{PORT}/m,
         'and says so');

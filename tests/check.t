@@ -324,14 +324,19 @@ like($out, qr/indeterminate 2/, 'both counted as indeterminate');
     unlink "$p.ledger", "$p.ids";
 }
 
-# The report needs the checker's verdict: without one, exit 2 and say so.
+# The report needs the checker's verdict: without one, exit 111 and say
+# so; and without a folder, its usage code.
 mkdir "$dir/empty";
 my $msg = `$top/chaos/report $dir/empty 2>&1`;
-is($? >> 8, 2, 'chaos/report on a folder with nothing to report: exit 2') or diag $msg;
+is($? >> 8, 111, 'chaos/report on a folder with nothing to report: exit 111') or diag $msg;
 like($msg, qr/^report: .*hitload\.json/, 'naming what is missing');
+$msg = `$top/chaos/report 2>&1`;
+is($? >> 8, 100, 'chaos/report with no folder: exit 100, as check') or diag $msg;
 
 write_file("$dir/bad.json", 'not json');
 system("$top/chaos/check $dir/bad.json $dir/bad.json $dir/0.ledger 2>/dev/null");
-is($? >> 8, 100, 'unreadable input is a usage error, not a pass');
+is($? >> 8, 111, 'unreadable input is exit 111, not a pass');
+system("$top/chaos/check $dir/bad.json 2>/dev/null");
+is($? >> 8, 100, 'too few arguments: exit 100');
 
 done_testing();

@@ -162,12 +162,15 @@ sub conn_say {
         "pipelined with a bad one between: 200, 400, then closed (@st)");
 }
 
-# What HTTP requires beyond a status (docs/http.md): the closes after
-# bad framing, nothing served after a close, 100 (Continue), trailers
-# never taken for headers, nothing counted before the header section is
-# whole or from a body cut short, no protocol switch, preconditions that
-# count nothing, Date and Allow.
+# What HTTP requires beyond a status (docs/http.md), in the blocks below:
+# the closes after bad framing, nothing served after a close, 100
+# (Continue), trailers never taken for headers, nothing counted before the
+# header section is whole or from a body cut short, no protocol switch,
+# preconditions that count nothing, Date and Allow.
 sub total { my (undef, undef, $b) = http_get($wport, '/hits'); ($b // '') =~ /"total": *(\d+)/ ? $1 : -1 }
+
+# Bad framing: an answer, then the connection is closed; a body read whole
+# is dropped.
 {
     for my $c (['Content-Length with Transfer-Encoding', "${get}Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"],
         ['two Content-Lengths', "${get}Content-Length: 1\r\nContent-Length: 2\r\n\r\nab"],
@@ -187,11 +190,14 @@ sub total { my (undef, undef, $b) = http_get($wport, '/hits'); ($b // '') =~ /"t
     my $rest = '';
     my @st = map { my ($x) = read_response($s, 2, \$rest); $x // 'none' } 1, 2;
     is("@st", '200 200', 'a body is read whole and dropped: the next request is the one after it');
+}
 
+# Nothing served after a close; 100 (Continue) to HTTP/1.1 alone.
+{
     my $n = total();
-    $s = conn_say("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    my $s = conn_say("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
         . "${get}Idempotency-Key: after-close-$$\r\n\r\n");
-    $rest = '';
+    my $rest = '';
     my ($st) = read_response($s, 2, \$rest);
     ok(($st // 0) == 200 && closed_within($s, 1) && $rest eq '',
         'Connection: close: answered, closed, the request after it not answered');
@@ -209,7 +215,11 @@ sub total { my (undef, undef, $b) = http_get($wport, '/hits'); ($b // '') =~ /"t
     syswrite($s, 'hello');
     ($st) = read_response($s, 2);
     is($st // 'none', 200, 'and the body is read and answered');
+}
 
+# Trailers are no headers; nothing counted before the header section is
+# whole or from a body cut short; no protocol switch.
+{
     my @n = map {
         my (undef, $h) = read_response(conn_say("${get}Transfer-Encoding: chunked\r\n\r\n"
             . "0\r\nIdempotency-Key: trailer-$$\r\n\r\n"), 2);
@@ -218,12 +228,12 @@ sub total { my (undef, undef, $b) = http_get($wport, '/hits'); ($b // '') =~ /"t
     ok($n[0] > 0 && $n[1] > 0 && $n[0] != $n[1],
         "an id in a trailer is not the request's id: two numbers (@n)");
 
-    $n = total();
-    $s = conn_say("${get}Idempotency-Key: part-$$\r\n");
+    my $n = total();
+    my $s = conn_say("${get}Idempotency-Key: part-$$\r\n");
     sleep 0.3;
     is(total(), $n, 'a header section not yet whole: nothing counted');
     syswrite($s, "\r\n");
-    ($st) = read_response($s, 2);
+    my ($st) = read_response($s, 2);
     ok(($st // 0) == 200 && total() == $n + 1, 'once whole: answered and counted');
 
     $n = total();
@@ -237,9 +247,12 @@ sub total { my (undef, undef, $b) = http_get($wport, '/hits'); ($b // '') =~ /"t
     ($st, $h) = read_response($s, 2);
     ok(($st // 0) == 200 && ($h->{connection} // '') eq 'close' && !$h->{upgrade}
         && closed_within($s, 1), 'an Upgrade is not taken: 200, no 101, closed');
+}
 
-    $n = total();
-    ($st) = http_get($wport, '/', { 'If-Match' => '"t"' });
+# Preconditions count nothing; Date, Allow, and absolute-form.
+{
+    my $n = total();
+    my ($st) = http_get($wport, '/', { 'If-Match' => '"t"' });
     my ($st2) = http_get($wport, '/', { 'If-None-Match' => '*' });
     ok(($st // 0) == 412 && ($st2 // 0) == 304 && total() == $n,
         "a failed precondition counts nothing ($st, $st2)");
@@ -251,6 +264,7 @@ sub total { my (undef, undef, $b) = http_get($wport, '/hits'); ($b // '') =~ /"t
         push @{ ($hh->{date} // '') =~ / GMT$/ ? \@dated : \@undated }, $code // 'none';
     }
     ok(!@undated, "a Date on every 2xx and 4xx (@dated)") or diag "no Date: @undated";
+    my $h;
     ($st, $h) = read_response(conn_say("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"), 2);
     ok(($st // 0) == 405 && ($h->{allow} // '') eq 'GET', '405 says Allow: GET');
     my $body;

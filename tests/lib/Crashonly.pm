@@ -15,6 +15,7 @@
 package Crashonly;
 use strict;
 use warnings;
+use Crashonly::Bucket ();
 use Cwd qw(abs_path);
 use Exporter 'import';
 use File::Basename qw(dirname);
@@ -154,14 +155,9 @@ sub constants {
     return \%constants;
 }
 
-# The bucket of id $id, as function_bucket (crashonly/function.c) gives it:
-# FNV-1a (32 bits) of its bytes, modulo ID_BUCKETS.
-sub id_bucket {
-    my $c = constants();
-    my $h = 0 + $c->{FNV_BASIS};
-    $h = (($h ^ $_) * $c->{FNV_PRIME}) % 4294967296 for unpack 'C*', $_[0];
-    return $h % $c->{ID_BUCKETS};
-}
+# The bucket of id $id, as function_bucket (crashonly/function.c) gives it
+# (Crashonly/Bucket.pm): FNV-1a (32 bits) of its bytes, modulo ID_BUCKETS.
+sub id_bucket { return Crashonly::Bucket::fnv_bucket($_[0], constants()) }
 
 # The hash that holds id $id in the Redis at $port: its bucket's, in the
 # layout of the schema the loaded library says (co_version), as ids_key

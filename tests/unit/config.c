@@ -76,41 +76,44 @@ static int url(const char *s, struct redis_url *u, char *err)
     return config_parse_url(s, u, err, CONFIG_ERR_MAX);
 }
 
-void test_parse_url(void)
+/* REDIS_URLs refused, and why. */
+static const char *const bad_urls[] = {
+    "rediss://h:6379",  /* TLS */
+    "h:6379",           /* no scheme */
+    "http://h",         /* another scheme */
+    "REDIS://h",        /* the scheme is lower case */
+    "redis://h:0",      /* port 0 */
+    "redis://h:65536",  /* port too big */
+    "redis://h:abc",    /* port not a number */
+    "redis://h:",       /* empty port */
+    "redis://h:-1",     /* signed port */
+    "redis://",         /* no host */
+    "redis://:6379",    /* empty host */
+    "redis://u:p@",     /* credentials, no host */
+    "redis://u:p@:1",   /* credentials, empty host */
+    "redis://h/1x",     /* junk after db */
+    "redis://h/x",      /* db not a number */
+    "redis://h/-1",     /* negative db */
+    "redis://h?x=1",    /* query */
+    "redis://h#f",      /* fragment */
+    "redis://user@h",   /* user@ without colon */
+    "redis://user:@h",  /* empty password */
+    ":@h",              /* nothing useful */
+    "redis://:@h",      /* empty password, no user */
+    "redis://:ab%4@h",  /* cut %XX */
+    "redis://:ab%@h",   /* bare % */
+    "redis://:a%zzb@h", /* not hex */
+    "redis://:a%00b@h", /* NUL */
+    "redis://[::1",     /* unclosed [ */
+    "redis://[]:1",     /* empty [] */
+    "redis://[::1]x:1", /* junk after ] */
+};
+
+/* Host, port and db, IPv6 among them. */
+static void test_url_address(void)
 {
     struct redis_url u;
     char err[CONFIG_ERR_MAX];
-    const char *bad[] = {
-        "rediss://h:6379",  /* TLS */
-        "h:6379",           /* no scheme */
-        "http://h",         /* another scheme */
-        "REDIS://h",        /* the scheme is lower case */
-        "redis://h:0",      /* port 0 */
-        "redis://h:65536",  /* port too big */
-        "redis://h:abc",    /* port not a number */
-        "redis://h:",       /* empty port */
-        "redis://h:-1",     /* signed port */
-        "redis://",         /* no host */
-        "redis://:6379",    /* empty host */
-        "redis://u:p@",     /* credentials, no host */
-        "redis://u:p@:1",   /* credentials, empty host */
-        "redis://h/1x",     /* junk after db */
-        "redis://h/x",      /* db not a number */
-        "redis://h/-1",     /* negative db */
-        "redis://h?x=1",    /* query */
-        "redis://h#f",      /* fragment */
-        "redis://user@h",   /* user@ without colon */
-        "redis://user:@h",  /* empty password */
-        ":@h",              /* nothing useful */
-        "redis://:@h",      /* empty password, no user */
-        "redis://:ab%4@h",  /* cut %XX */
-        "redis://:ab%@h",   /* bare % */
-        "redis://:a%zzb@h", /* not hex */
-        "redis://:a%00b@h", /* NUL */
-        "redis://[::1",     /* unclosed [ */
-        "redis://[]:1",     /* empty [] */
-        "redis://[::1]x:1", /* junk after ] */
-    };
 
     ok(url("redis://h", &u, err) == 0, "url: host only");
     is_str(u.host, "h", "url: host");
@@ -133,6 +136,20 @@ void test_parse_url(void)
     ok(url("redis://h/15", &u, err) == 0 && u.db == 15 && u.port == 6379,
        "url: /db without port");
 
+    ok(url("redis://[::1]:6380", &u, err) == 0, "url: [::1]:6380");
+    is_str(u.host, "::1", "url: IPv6 host without brackets");
+    is_int(u.port, 6380, "url: IPv6 port");
+    ok(url("redis://[fe80::1]/4", &u, err) == 0 && u.port == 6379 &&
+           u.db == 4 && strcmp(u.host, "fe80::1") == 0,
+       "url: [v6]/db");
+}
+
+/* user:password@, %XX escapes in both. */
+static void test_url_credentials(void)
+{
+    struct redis_url u;
+    char err[CONFIG_ERR_MAX];
+
     ok(url("redis://alice:s3cret@h:1/2", &u, err) == 0, "url: user:pass@");
     is_str(u.user, "alice", "url: user");
     is_str(u.pass, "s3cret", "url: password");
@@ -149,17 +166,19 @@ void test_parse_url(void)
     ok(url("redis://a%40b:p%40ss%3A%2f@h", &u, err) == 0, "url: %%XX");
     is_str(u.user, "a@b", "url: %%40 in user");
     is_str(u.pass, "p@ss:/", "url: %%40 %%3A %%2f in password");
+}
 
-    ok(url("redis://[::1]:6380", &u, err) == 0, "url: [::1]:6380");
-    is_str(u.host, "::1", "url: IPv6 host without brackets");
-    is_int(u.port, 6380, "url: IPv6 port");
-    ok(url("redis://[fe80::1]/4", &u, err) == 0 && u.port == 6379 &&
-           u.db == 4 && strcmp(u.host, "fe80::1") == 0,
-       "url: [v6]/db");
+void test_parse_url(void)
+{
+    struct redis_url u;
+    char err[CONFIG_ERR_MAX];
 
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        ok(url(bad[i], &u, err) < 0 && strncmp(err, "REDIS_URL: ", 11) == 0,
-           "url: '%s' refused (%s)", bad[i], err);
+    test_url_address();
+    test_url_credentials();
+    for (size_t i = 0; i < sizeof(bad_urls) / sizeof(bad_urls[0]); i++)
+        ok(url(bad_urls[i], &u, err) < 0 &&
+               strncmp(err, "REDIS_URL: ", 11) == 0,
+           "url: '%s' refused (%s)", bad_urls[i], err);
     url("rediss://h", &u, err);
     ok(strstr(err, "TLS") != NULL, "url: rediss:// says TLS");
     url("redis://h:65536", &u, err);

@@ -207,53 +207,58 @@ void test_framing(void)
        "incomplete request: MORE, all used");
 }
 
-void test_limits(void)
+/* Write head, n bytes of c, then tail into s; returns s. */
+static char *padded(char *s, const char *head, int c, size_t n,
+                    const char *tail)
+{
+    size_t len = strlen(head);
+
+    memcpy(s, head, len);
+    memset(s + len, c, n);
+    strcpy(s + len + n, tail);
+    return s;
+}
+
+/* Write a request with Host and n more headers into s; returns s. */
+static char *headers(char *s, int n)
+{
+    size_t len = (size_t)sprintf(s, "GET / HTTP/1.1\r\nHost: x\r\n");
+
+    for (int i = 0; i < n; i++)
+        len += (size_t)sprintf(s + len, "X-H%d: v\r\n", i);
+    strcpy(s + len, "\r\n");
+    return s;
+}
+
+/* The request line's and the header section's limits: 414 and 431. */
+static void test_head_limits(char *s)
 {
     enum http_result r;
-    char *s = xmalloc(20000);
-    size_t n = 0;
 
-    /* URL of 5000 bytes */
-    n = (size_t)sprintf(s, "GET /");
-    memset(s + n, 'u', 5000);
-    n += 5000;
-    strcpy(s + n, " HTTP/1.1\r\nHost: x\r\n\r\n");
-    r = feed(s, NULL);
+    r = feed(padded(s, "GET /", 'u', 5000, " HTTP/1.1\r\nHost: x\r\n\r\n"),
+             NULL);
     ok(r == HTTP_BAD && req->status == 414, "oversize URL: 414 (%d)",
        req->status);
     ok(!req->keepalive, "bad request: no keep-alive");
-
-    /* URL of 4000 bytes is fine: a 404 */
-    n = (size_t)sprintf(s, "GET /");
-    memset(s + n, 'u', 4000);
-    n += 4000;
-    strcpy(s + n, " HTTP/1.1\r\nHost: x\r\n\r\n");
-    ok(feed(s, NULL) == HTTP_DONE, "4000-byte URL accepted");
-
-    /* one 9000-byte header */
-    n = (size_t)sprintf(s, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: ");
-    memset(s + n, 'h', 9000);
-    n += 9000;
-    strcpy(s + n, "\r\n\r\n");
-    r = feed(s, NULL);
+    r = feed(padded(s, "GET /", 'u', 4000, " HTTP/1.1\r\nHost: x\r\n\r\n"),
+             NULL);
+    ok(r == HTTP_DONE, "4000-byte URL accepted");
+    r = feed(padded(s, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: ", 'h', 9000,
+                    "\r\n\r\n"),
+             NULL);
     ok(r == HTTP_BAD && req->status == 431, "oversize headers: 431 (%d)",
        req->status);
-
-    /* 65 small headers */
-    n = (size_t)sprintf(s, "GET / HTTP/1.1\r\nHost: x\r\n");
-    for (int i = 0; i < 65; i++)
-        n += (size_t)sprintf(s + n, "X-H%d: v\r\n", i);
-    strcpy(s + n, "\r\n");
-    r = feed(s, NULL);
+    r = feed(headers(s, 64), NULL);
     ok(r == HTTP_BAD && req->status == 431, "65 headers: 431 (%d)",
        req->status);
+    ok(feed(headers(s, 63), NULL) == HTTP_DONE,
+       "64 headers accepted");
+}
 
-    /* 64 are fine: Host and 63 */
-    n = (size_t)sprintf(s, "GET / HTTP/1.1\r\nHost: x\r\n");
-    for (int i = 0; i < 63; i++)
-        n += (size_t)sprintf(s + n, "X-H%d: v\r\n", i);
-    strcpy(s + n, "\r\n");
-    ok(feed(s, NULL) == HTTP_DONE, "64 headers accepted");
+/* The body's limit (413), and framing the parser refuses (400, 505). */
+static void test_body_limits(char *s)
+{
+    enum http_result r;
 
     r = feed("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1025\r\n\r\n", NULL);
     ok(r == HTTP_BAD && req->status == 413, "Content-Length 1025: 413 (%d)",
@@ -263,13 +268,11 @@ void test_limits(void)
         NULL);
     ok(r == HTTP_BAD && req->status == 413, "huge Content-Length: 413 (%d)",
        req->status);
-    n = (size_t)sprintf(
-        s, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
-           "\r\n\r\n800\r\n");
-    memset(s + n, 'b', 2048);
-    n += 2048;
-    strcpy(s + n, "\r\n0\r\n\r\n");
-    r = feed(s, NULL);
+    r = feed(padded(s,
+                    "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                    "chunked\r\n\r\n800\r\n",
+                    'b', 2048, "\r\n0\r\n\r\n"),
+             NULL);
     ok(r == HTTP_BAD && req->status == 413, "chunked body 2048: 413 (%d)",
        req->status);
     r = feed("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
@@ -291,6 +294,14 @@ void test_limits(void)
     r = feed("GET / HTTP/9.1\r\n\r\n", NULL);
     ok(r == HTTP_BAD && (req->status == 505 || req->status == 400),
        "HTTP/9.1: refused (%d)", req->status);
+}
+
+void test_limits(void)
+{
+    char *s = xmalloc(20000);
+
+    test_head_limits(s);
+    test_body_limits(s);
     free(s);
 }
 
@@ -302,14 +313,11 @@ static int status_of(const char *s)
     return route(s, &a);
 }
 
-/* What RFC 9112 and RFC 9110 require of a server reading a request, one
- * case each (docs/http.md names them). */
-void test_musts(void)
+/* RFC 9112 3.2: Host, its count and its grammar. */
+static void test_host(void)
 {
-    enum route_action a;
     char s[600];
 
-    /* RFC 9112 3.2: Host. */
     is_int(status_of("GET / HTTP/1.1\r\n\r\n"), 400, "1.1 with no Host: 400");
     is_int(status_of("GET / HTTP/1.0\r\n\r\n"), 200,
            "1.0 with no Host: served");
@@ -344,9 +352,15 @@ void test_musts(void)
         strcat(s, "\r\n\r\n");
         is_int(status_of(s), 400, "a Host of 300 bytes: 400");
     }
-    /* RFC 9112 3.2.2: absolute-form is accepted and its host wins over
-     * Host; RFC 9110 4.2.1, 4.2.4, 7.4: no empty host, no userinfo, no
-     * scheme but http on this plain-TCP server. */
+}
+
+/* RFC 9112 3.2.2: absolute-form is accepted and its host wins over Host;
+ * RFC 9110 4.2.1, 4.2.4, 7.4: no empty host, no userinfo, no scheme but
+ * http on this plain-TCP server. */
+static void test_target(void)
+{
+    enum route_action a;
+
     route("GET HTTP://A/hits HTTP/1.1\r\nHost: b\r\n\r\n", &a);
     is_int(a, ROUTE_HITS, "absolute-form: scheme in any case, Host ignored");
     is_int(status_of("GET https://h/ HTTP/1.1\r\nHost: h\r\n\r\n"), 421,
@@ -359,7 +373,11 @@ void test_musts(void)
            "an http target with only a port: 400");
     is_int(status_of("GET http://u@h/ HTTP/1.1\r\nHost: h\r\n\r\n"), 400,
            "userinfo in the target: 400");
-    /* RFC 9112 2.2, 2.3: line ends and the version. */
+}
+
+/* RFC 9112 2.2, 2.3: line ends and the version. */
+static void test_request_line(void)
+{
     is_int(status_of("GET / HTTP/1.1\nHost: x\n\n"), 400,
            "bare LF line ends: 400, not 505");
     is_int(status_of("GET / HTTP/1.1\r\nHost: x\n\r\n"), 400,
@@ -379,12 +397,19 @@ void test_musts(void)
            "HTTP/9.9: 505");
     is_int(status_of("GET / HTTP/1.1\r\n Host: x\r\n\r\n"), 400,
            "whitespace before the first header: 400");
-    /* RFC 9110 5.5: whitespace around a value is not part of it. */
+}
+
+/* RFC 9110 5.5: whitespace around a value is not part of it; RFC 9112
+ * 7.1.1, 7.1.2: chunk extensions ignored, trailers never merged into the
+ * header section; 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing;
+ * RFC 9110 9.3.6, 7.8: no tunnels, no protocol switch. */
+static void test_fields(void)
+{
+    enum route_action a;
+
     route("GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key:  k-1 \t\r\n\r\n", &a);
     ok(a == ROUTE_HIT && strcmp(req->id, "k-1") == 0,
        "an id with whitespace around it: taken without (%s)", req->id);
-    /* RFC 9112 7.1.1, 7.1.2: chunk extensions ignored; trailers never
-     * merged into the header section. */
     is_int(
         status_of("GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                   "\r\n3;foo=bar\r\nabc\r\n0\r\n\r\n"),
@@ -401,11 +426,9 @@ void test_musts(void)
     is_int(status_of("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: "
                      "99999999999999999999999\r\n\r\n"),
            400, "a Content-Length past 64 bits: 400");
-    /* RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing. */
     is_int(status_of("GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
                      "0\r\n\r\n"),
            400, "Transfer-Encoding in HTTP/1.0: 400");
-    /* RFC 9110 9.3.6, 7.8: no tunnels, no protocol switch. */
     is_int(status_of("CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n"), 501,
            "CONNECT: 501");
     route("GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
@@ -416,8 +439,12 @@ void test_musts(void)
     route("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\n\r\n", &a);
     ok(a == ROUTE_HIT && req->keepalive, "Upgrade without Connection: upgrade: "
                                       "served, kept alive");
-    /* RFC 9110 10.1.1, 15.2: 100 (Continue) is owed to an HTTP/1.1
-     * request that waits to send its body, to no other. */
+}
+
+/* RFC 9110 10.1.1, 15.2: 100 (Continue) is owed to an HTTP/1.1 request
+ * that waits to send its body, to no other. */
+static void test_expect(void)
+{
     ok(feed("GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
             "Content-Length: 5\r\n\r\n",
             NULL) == HTTP_MORE &&
@@ -452,10 +479,15 @@ void test_musts(void)
             NULL) == HTTP_BAD &&
            req->status == 413,
        "a body too large: the final 413 at once");
+}
+
+/* RFC 9110 7.6.1: Connection is a list; 3.3: nothing of a request is
+ * taken for the next on the same connection (nginx sends many clients'
+ * over one). */
+static void test_connection(void)
+{
     feed("GET / HTTP/1.1\r\nHost: x\r\nConnection: , close,\r\n\r\n", NULL);
     ok(!req->keepalive, "Connection is a list: close among empty members");
-    /* RFC 9110 3.3: nothing of a request is taken for the next on the
-     * same connection (nginx sends many clients' over one). */
     {
         const char *two =
             "GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k-1\r\n"
@@ -472,7 +504,13 @@ void test_musts(void)
            "the second request on a connection has its own id, Accept and "
            "preconditions: none");
     }
-    /* RFC 9110 13: preconditions, with no entity tags to match. */
+}
+
+/* RFC 9110 13: preconditions, with no entity tags to match. */
+static void test_preconditions(void)
+{
+    enum route_action a;
+
     is_int(status_of("GET / HTTP/1.1\r\nHost: x\r\nIf-Match: \"t\"\r\n\r\n"),
            412, "If-Match with a tag: 412, not counted");
     is_int(status_of("GET / HTTP/1.1\r\nHost: x\r\nIf-Match: *\r\n\r\n"), 200,
@@ -500,4 +538,17 @@ void test_musts(void)
     is_int(a, ROUTE_HIT,
            "dates, Range and If-Range, with no dates or ranges "
            "here: ignored");
+}
+
+/* What RFC 9112 and RFC 9110 require of a server reading a request, one
+ * case each (docs/http.md names them), in the RFCs' order. */
+void test_musts(void)
+{
+    test_host();
+    test_target();
+    test_request_line();
+    test_fields();
+    test_expect();
+    test_connection();
+    test_preconditions();
 }

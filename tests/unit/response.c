@@ -64,6 +64,14 @@ static void reset(struct buf *b)
     b->len = 0;
 }
 
+/* A NUL after the response, not counted in its length, for the string
+ * functions. */
+static void terminate(struct buf *b)
+{
+    buf_put(b, "", 1);
+    b->len--;
+}
+
 /* The hit's body is counted, then written, into the response's own
  * buffer: any name and the longest number fit, and Content-Length says
  * their length (no room on the stack to outgrow). */
@@ -81,8 +89,7 @@ static void test_name_bound(void)
              NULL);
         reset(&b);
         reply_hit(&b, req, name, -1234567890123456789LL);
-        buf_put(&b, "", 1);
-        b.len--;
+        terminate(&b);
         ok(length_ok(&b) && strstr(b.p, "-1234567890123456789") != NULL,
            "hit: a 200-byte name and the longest number, %s: "
            "Content-Length right",
@@ -166,8 +173,7 @@ static void test_heads(void)
             feed(reqs[r], NULL);
             reset(&b);
             reply_status(&b, req, statuses[i]);
-            buf_put(&b, "", 1);
-            b.len--;
+            terminate(&b);
             if ((wrong = head_wrong(&b)) != NULL)
                 break;
             count++;
@@ -189,8 +195,7 @@ static void test_heads(void)
     feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
     reset(&b);
     reply_status(&b, req, 304);
-    buf_put(&b, "", 1);
-    b.len--;
+    terminate(&b);
     ok(strncmp(b.p, "HTTP/1.1 304 Not Modified\r\n", 27) == 0 &&
            header(&b, "Content-Length")[0] == '\0' &&
            header(&b, "Content-Type")[0] == '\0' &&
@@ -200,98 +205,102 @@ static void test_heads(void)
     free(b.p);
 }
 
+/* The hit's answers: text or JSON, and what they say of the connection. */
+static void test_hits(struct buf *b)
+{
+    feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
+    reply_hit(b, req, "w7", 42);
+    terminate(b);
+    ok(strncmp(b->p, "HTTP/1.1 200 OK\r\n", 17) == 0, "hit: status line");
+    ok(length_ok(b), "hit: Content-Length is the body's length (%s)",
+       header(b, "Content-Length"));
+    is_str(header(b, "X-Hits"), "42", "hit: X-Hits");
+    is_str(header(b, "X-Worker"), "w7", "hit: X-Worker");
+    is_str(body(b), "Hello World! I am w7, seen 42 times.\n", "hit: body");
+    ok(strncmp(header(b, "Content-Type"), "text/plain", 10) == 0,
+       "hit: text/plain");
+    ok(strstr(header(b, "Date"), " GMT") != NULL &&
+           strstr(header(b, "Date"), "1970") == NULL,
+       "hit: Date is now (%s)", header(b, "Date"));
+    is_str(header(b, "Connection"), "",
+           "hit: no Connection header on 1.1 "
+           "keep-alive");
+
+    reset(b);
+    feed("GET / HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n"
+         "Connection: close\r\n\r\n",
+         NULL);
+    reply_hit(b, req, "w-2", 1234567890123LL);
+    terminate(b);
+    is_str(body(b), "{\"worker\":\"w-2\",\"hits\":1234567890123}\n",
+           "hit: JSON body");
+    is_str(header(b, "Content-Type"), "application/json", "hit: JSON type");
+    ok(length_ok(b), "hit: JSON Content-Length right");
+    is_str(header(b, "Connection"), "close",
+           "hit: Connection: close when "
+           "not keep-alive");
+
+    reset(b);
+    feed("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", NULL);
+    reply_hit(b, req, "w1", 1);
+    terminate(b);
+    is_str(header(b, "Connection"), "keep-alive",
+           "hit: HTTP/1.0 "
+           "keep-alive said");
+}
+
+/* The answers with a status and no count: 200, 405, 503, 400; and the
+ * totals' JSON. */
+static void test_statuses(struct buf *b)
+{
+    reset(b);
+    feed("GET / HTTP/1.0\r\n\r\n", NULL);
+    reply_status(b, req, 200);
+    terminate(b);
+    is_str(header(b, "Connection"), "close", "HTTP/1.0: Connection: close");
+
+    reset(b);
+    feed("POST / HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
+    reply_status(b, req, 405);
+    terminate(b);
+    ok(strncmp(b->p, "HTTP/1.1 405 Method Not Allowed\r\n", 33) == 0,
+       "405: status line");
+    is_str(header(b, "Allow"), "GET", "405: Allow: GET");
+    ok(length_ok(b), "405: Content-Length right");
+    is_str(header(b, "Retry-After"), "", "405: no Retry-After");
+
+    reset(b);
+    feed("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
+    reply_status(b, req, 503);
+    terminate(b);
+    ok(strncmp(b->p, "HTTP/1.1 503 ", 13) == 0, "503: status line");
+    is_str(header(b, "Retry-After"), "1", "503: Retry-After");
+    is_str(header(b, "Allow"), "", "503: no Allow");
+    ok(length_ok(b), "503: Content-Length right");
+
+    reset(b);
+    feed("GARBAGE\r\n\r\n", NULL);
+    reply_status(b, req, req->status);
+    terminate(b);
+    ok(strncmp(b->p, "HTTP/1.1 400 Bad Request\r\n", 26) == 0 &&
+           strcmp(header(b, "Connection"), "close") == 0,
+       "400 for garbage says Connection: close");
+
+    reset(b);
+    feed("GET /hits HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
+    reply_json(b, req, "{\"total\":3}", 11);
+    terminate(b);
+    is_str(body(b), "{\"total\":3}\n", "json: body and newline");
+    ok(length_ok(b), "json: Content-Length right");
+}
+
 void test_responses(void)
 {
     struct buf b = {0};
 
-    feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
     buf_put(&b, "", 0);
-    reply_hit(&b, req, "w7", 42);
-    buf_put(&b, "", 1); /* a NUL after it, for the string functions */
-    b.len--;
-    ok(strncmp(b.p, "HTTP/1.1 200 OK\r\n", 17) == 0, "hit: status line");
-    ok(length_ok(&b), "hit: Content-Length is the body's length (%s)",
-       header(&b, "Content-Length"));
-    is_str(header(&b, "X-Hits"), "42", "hit: X-Hits");
-    is_str(header(&b, "X-Worker"), "w7", "hit: X-Worker");
-    is_str(body(&b), "Hello World! I am w7, seen 42 times.\n", "hit: body");
-    ok(strncmp(header(&b, "Content-Type"), "text/plain", 10) == 0,
-       "hit: text/plain");
-    ok(strstr(header(&b, "Date"), " GMT") != NULL &&
-           strstr(header(&b, "Date"), "1970") == NULL,
-       "hit: Date is now (%s)", header(&b, "Date"));
-    is_str(header(&b, "Connection"), "",
-           "hit: no Connection header on 1.1 "
-           "keep-alive");
-
-    reset(&b);
-    feed("GET / HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n"
-         "Connection: close\r\n\r\n",
-         NULL);
-    reply_hit(&b, req, "w-2", 1234567890123LL);
-    buf_put(&b, "", 1);
-    b.len--;
-    is_str(body(&b), "{\"worker\":\"w-2\",\"hits\":1234567890123}\n",
-           "hit: JSON body");
-    is_str(header(&b, "Content-Type"), "application/json", "hit: JSON type");
-    ok(length_ok(&b), "hit: JSON Content-Length right");
-    is_str(header(&b, "Connection"), "close",
-           "hit: Connection: close when "
-           "not keep-alive");
-
-    reset(&b);
-    feed("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", NULL);
-    reply_hit(&b, req, "w1", 1);
-    buf_put(&b, "", 1);
-    b.len--;
-    is_str(header(&b, "Connection"), "keep-alive",
-           "hit: HTTP/1.0 "
-           "keep-alive said");
-
-    reset(&b);
-    feed("GET / HTTP/1.0\r\n\r\n", NULL);
-    reply_status(&b, req, 200);
-    buf_put(&b, "", 1);
-    b.len--;
-    is_str(header(&b, "Connection"), "close", "HTTP/1.0: Connection: close");
-
-    reset(&b);
-    feed("POST / HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
-    reply_status(&b, req, 405);
-    buf_put(&b, "", 1);
-    b.len--;
-    ok(strncmp(b.p, "HTTP/1.1 405 Method Not Allowed\r\n", 33) == 0,
-       "405: status line");
-    is_str(header(&b, "Allow"), "GET", "405: Allow: GET");
-    ok(length_ok(&b), "405: Content-Length right");
-    is_str(header(&b, "Retry-After"), "", "405: no Retry-After");
-
-    reset(&b);
-    feed("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
-    reply_status(&b, req, 503);
-    buf_put(&b, "", 1);
-    b.len--;
-    ok(strncmp(b.p, "HTTP/1.1 503 ", 13) == 0, "503: status line");
-    is_str(header(&b, "Retry-After"), "1", "503: Retry-After");
-    is_str(header(&b, "Allow"), "", "503: no Allow");
-    ok(length_ok(&b), "503: Content-Length right");
-
-    reset(&b);
-    feed("GARBAGE\r\n\r\n", NULL);
-    reply_status(&b, req, req->status);
-    buf_put(&b, "", 1);
-    b.len--;
-    ok(strncmp(b.p, "HTTP/1.1 400 Bad Request\r\n", 26) == 0 &&
-           strcmp(header(&b, "Connection"), "close") == 0,
-       "400 for garbage says Connection: close");
-
-    reset(&b);
-    feed("GET /hits HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
-    reply_json(&b, req, "{\"total\":3}", 11);
-    buf_put(&b, "", 1);
-    b.len--;
-    is_str(body(&b), "{\"total\":3}\n", "json: body and newline");
-    ok(length_ok(&b), "json: Content-Length right");
+    test_hits(&b);
+    test_statuses(&b);
     free(b.p);
     test_name_bound();
     test_heads();
