@@ -117,7 +117,12 @@ for my $kind (qw(pause pause-redis)) {
         { exec 'env', "TARGETS=$kind", "$top/chaos/killer", 1, 0.5, $kills; }
         POSIX::_exit(127);
     }
-    sleep 0.8;
+    # Its line is written once the process is stopped, which stays so for
+    # 0.5 s at least: read it as soon as it is there. (A fixed 0.8 s was
+    # too short on a loaded machine, where the killer's own start-up and
+    # its questions to the Sentinels took longer: seen, twice.)
+    my $until = time + 5;
+    sleep 0.01 until slurp($kills) =~ /\n\z/ || time > $until;
     my ($svc, $pid, $ms) = slurp($kills) =~ /^\d+\t\d{13}\t$kind\t($service)\t(\d+)\t(\d+)\n\z/;
     ok($pid, "killer TARGETS=$kind: one pause, of " . ($svc // 'nothing')
         . ', ' . ($ms // '?') . ' ms') or diag slurp($kills);
