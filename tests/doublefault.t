@@ -15,7 +15,7 @@
 # or 12 s have passed (3 s alone races their retry), then back. Every
 # hit counted before must be in crashonly:hits after, on the master the
 # Sentinels name, with its replica in sync, and the stack must count
-# again. It takes some 100-140 s (2 cores), 40-60 s each stack's faults.
+# again. It takes 95 to 150 s on 2 cores, 40-60 s of it each stack's faults.
 #
 # The compose part skips without a Docker engine (a failure with
 # CI=true), as compose.t does; its project is crashonly-df-PID.
