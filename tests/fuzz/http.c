@@ -3,6 +3,7 @@
  * the response, and check that every response is well-formed. */
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "reply.h"
 #include "route.h"
 
@@ -75,6 +76,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case ROUTE_HITS:
             reply_json(&out, r, "{}", 2);
+            break;
+        case ROUTE_METRICS: /* as conn.c, a body of the metrics' type */
+            reply_body(&out, r, METRICS_CONTENT_TYPE, "x 1\n", 4);
             break;
         case ROUTE_READY:
         case ROUTE_REPLY:
