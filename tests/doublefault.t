@@ -149,16 +149,27 @@ sub wait_for {
     return $r;
 }
 
+# What a node of the stack says (INFO), and its crashonly:hits.
+sub ask_node { my ($st, $node) = @_; info($st->{reach}{$node}, $st->{node_auth}) }
+sub hits_on {
+    my ($st, $node) = @_;
+    my ($r) = eval { talk($st->{reach}{$node}, $st->{writer_auth}, [qw(GET crashonly:hits)]) };
+    return $r;
+}
+
+# double_fault WHAT STACK: the two faults, then what must hold.
 sub double_fault {
     my ($what, $st) = @_;
-    my $na = $st->{node_auth};
-    my $ask = sub { info($st->{reach}{ $_[0] }, $na) };
-    my $hits_on = sub {
-        my ($r) = eval { talk($st->{reach}{ $_[0] }, $st->{writer_auth}, [qw(GET crashonly:hits)]) };
-        return $r;
-    };
+    my $first = fill_master($what, $st);
+    my $t1 = second_fault($what, $st, $first);
+    after_faults($what, $st, $t1);
+}
 
-    # 300 hits, each acknowledged (on both disks), each its own id.
+# 300 hits, each acknowledged (on both disks), each its own id; then some
+# 300 MB of other keys, ten to a round trip, on the master (and so on its
+# replica), the replica caught up. Returns the master.
+sub fill_master {
+    my ($what, $st) = @_;
     my $ok = 0;
     for my $i (1 .. $HITS) {
         $ok++ if hit($st, "df-$what-$$-$i", 20) == 200;
@@ -166,11 +177,7 @@ sub double_fault {
     is($ok, $HITS, "$what: $HITS hits counted");
     my $first = node_at($st, named(@{ $st->{sentinels} }));
     ok($first, "$what: the Sentinels name $first master");
-    my $counted = $hits_on->($first) // 0;
-    is($counted, $HITS, "$what: crashonly:hits is $HITS on $first");
-
-    # Some 300 MB of other keys, ten to a round trip, on the master (and
-    # so on its replica), then the replica caught up.
+    is(hits_on($st, $first) // 0, $HITS, "$what: crashonly:hits is $HITS on $first");
     my $t0 = time;
     for (my $i = 0; $i < $PAD_MB; $i += 10) {
         my @r = talk($st->{reach}{$first}, $st->{writer_auth},
@@ -179,57 +186,65 @@ sub double_fault {
         die "$what: padding: $bad" if $bad;
     }
     my $caught = wait_for(60, sub {
-        my $m = $ask->($first);
+        my $m = ask_node($st, $first);
         ($m->{slave0} // '') =~ /state=online,offset=(\d+)/ && $1 == $m->{master_repl_offset};
     });
     ok($caught, sprintf "$what: %d MB of other keys written, the replica caught up (%.1f s)",
         $PAD_MB, time - $t0);
+    return $first;
+}
 
-    # The master destroyed: the Sentinels fail over to its replica, and
-    # the node comes back empty and syncs from it.
+# The master destroyed: the Sentinels fail over to its replica, and the
+# node comes back empty and syncs from it; its sync cut: the new master's
+# host away for $HOLD s. Returns when the second fault began.
+sub second_fault {
+    my ($what, $st, $first) = @_;
     my $second = other($st, $first);
-    $t0 = time;
+    my $t0 = time;
     $st->{destroy}->();
     ok(wait_for(30, sub { named(@{ $st->{sentinels} }) eq $st->{nodes}{$second} }),
         sprintf "$what: $first destroyed, the Sentinels name $second master (%.1f s)", time - $t0);
     my $syncing = wait_for(60, sub {
-        my $i = $ask->($first);
+        my $i = ask_node($st, $first);
         ($i->{master_sync_in_progress} // 0) == 1 && ($i->{loading_loaded_bytes} // 0) > 0 ? $i : undef;
     });
     ok($syncing, sprintf "$what: $first back empty, syncing from $second (%.1f s, %s bytes loaded)",
         time - $t0, $syncing ? $syncing->{loading_loaded_bytes} : '-');
-
-    # Its sync cut: the new master's host away for $HOLD s.
     my $t1 = time;
     $st->{crash}->($second);
-    my $cut = wait_for(5, sub { my $i = $ask->($first); %$i && !$i->{master_sync_in_progress} ? $i : undef });
+    my $cut = wait_for(5, sub { my $i = ask_node($st, $first); %$i && !$i->{master_sync_in_progress} ? $i : undef });
     ok($cut && !grep({ /^db\d+$/ } keys %$cut),
         "$what: $second crashed and held down mid-sync: $first holds no key");
     # Away for $HOLD s at least, and until the Sentinels name another
     # master or have had $AWAY s to (a failover they try while the node
     # is still busy loading finds no good replica, and tries again 4 s
     # on: 3 s alone is a race).
-    my $moved = wait_for($AWAY, sub { time - $t1 >= $HOLD
+    wait_for($AWAY, sub { time - $t1 >= $HOLD
         && named(@{ $st->{sentinels} }) ne $st->{nodes}{$second} });
     sleep $HOLD - (time - $t1) if time - $t1 < $HOLD;
     diag(sprintf "$what: $second back after %.1f s; the Sentinels name %s", time - $t1,
         node_at($st, named(@{ $st->{sentinels} })) || 'none');
     $st->{back}->($second);
+    return $t1;
+}
 
-    # Settled: the Sentinels name a master, which answers as one, with a
-    # replica in sync; every hit counted is still counted there.
+# Settled: the Sentinels name a master, which answers as one, with a
+# replica in sync; every hit counted is still counted there, and the
+# stack counts again.
+sub after_faults {
+    my ($what, $st, $t1) = @_;
     my $master;
     my $settled = wait_for(180, sub {
         $master = node_at($st, named(@{ $st->{sentinels} })) or return 0;
-        my $m = $ask->($master);
+        my $m = ask_node($st, $master);
         return 0 unless ($m->{role} // '') eq 'master' && !$m->{loading};
-        my $r = $ask->(other($st, $master));
+        my $r = ask_node($st, other($st, $master));
         return ($r->{role} // '') eq 'slave' && ($r->{master_link_status} // '') eq 'up'
             && !$r->{master_sync_in_progress} && !$r->{loading};
     });
     ok($settled, sprintf "$what: settled after %.1f s: %s master, %s its replica",
         time - $t1, $master || 'none', $master ? other($st, $master) : 'none');
-    is($master ? $hits_on->($master) : undef, $HITS,
+    is($master ? hits_on($st, $master) : undef, $HITS,
         "$what: crashonly:hits is still $HITS on $master, the master the Sentinels name");
     is(hit($st, "df-$what-$$-after", 90), 200,
         sprintf "$what: the stack counts again (%.1f s after the second fault)", time - $t1);

@@ -82,11 +82,11 @@ static double sample(const char *text, const char *series)
     return -1;
 }
 
-void test_metrics(void)
+/* The route, and the checker of the text format the tests below use. */
+static void test_route_and_format(void)
 {
     enum route_action a;
-    int status, all_ok;
-    char *text;
+    int status;
 
     feed("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
     is_int(route_find(req), METRICS_METRICS, "/metrics: its label");
@@ -105,6 +105,13 @@ void test_metrics(void)
     ok(!line_ok("a 1 2 3"), "nor trailing words");
     ok(!line_ok("9a 1"), "nor a name starting with a digit");
     ok(!line_ok("# TYPE a"), "nor a TYPE with no type");
+}
+
+/* The text of a fresh worker, then of one that counted. */
+static void test_counts(void)
+{
+    int all_ok;
+    char *text;
 
     text = render(&all_ok);
     ok(all_ok, "fresh: every line in the format");
@@ -163,4 +170,10 @@ void test_metrics(void)
     is_int(sample(text, "crashonly_redis_ack_duration_seconds_count"), 1,
            "one ack");
     free(text);
+}
+
+void test_metrics(void)
+{
+    test_route_and_format();
+    test_counts();
 }
