@@ -9,19 +9,12 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../tests/lib";
-use Crashonly qw(tmp);
+use Crashonly qw(tmp need_docker);
 use JSON::PP qw(decode_json);
 use Test::More;
 
 my $top = $Crashonly::TOP;
-if (system('timeout 20 docker info >/dev/null 2>&1') != 0) {
-    if (($ENV{CI} // '') eq 'true') {
-        plan tests => 1;
-        fail('a Docker engine answers (CI=true)');
-        exit 1;
-    }
-    plan skip_all => 'no Docker engine';
-}
+need_docker();
 
 my $name = "crashonly-swarm-chaos-$$";
 my $main = $$;

@@ -7,18 +7,11 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Crashonly qw(tmp expect_redis_churn);
+use Crashonly qw(tmp expect_redis_churn need_docker);
 use JSON::PP;
 use Test::More;
 
-if (system('timeout 20 docker info >/dev/null 2>&1') != 0) {
-    if (($ENV{CI} // '') eq 'true') {
-        plan tests => 1;
-        fail('a Docker engine answers (CI=true)');
-        exit 1;
-    }
-    plan skip_all => 'no Docker engine';
-}
+need_docker();
 
 # What this file provokes in its stacks' logs: a new stack, and each of
 # the five 'compose stop' and 'start' cycles, restarts the Redis nodes.

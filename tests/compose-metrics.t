@@ -18,7 +18,7 @@ use warnings;
 use File::Temp;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Crashonly qw(free_port tmp expect_log);
+use Crashonly qw(free_port tmp expect_log need_docker run_timed);
 use HTTP::Tiny;
 use JSON::PP qw(decode_json);
 use POSIX ();
@@ -27,15 +27,7 @@ use Time::HiRes qw(time sleep);
 
 my $top = $Crashonly::TOP;
 
-if (system('timeout 20 docker info >/dev/null 2>&1') != 0) {
-    if (($ENV{CI} // '') eq 'true') {
-        plan tests => 1;
-        # CI has an engine: a skip there would hide a broken stack.
-        fail('a Docker engine answers (CI=true)');
-        exit 1;
-    }
-    plan skip_all => 'no Docker engine';
-}
+need_docker();
 
 # A worker started while the machine is too busy for its Redis
 # connection within REDIS_TIMEOUT_MS exits 113 (compose.t says the same).
@@ -45,21 +37,7 @@ my $project = "crashonly-metrics-$$";
 my @compose = ("$top/compose/run", '-p', $project, '--profile', 'metrics');
 my ($main, $up) = ($$, 0);
 
-# Run CMD under a time limit; returns (success, stdout, stderr).
-sub run {
-    my ($secs, @cmd) = @_;
-    my $err = File::Temp->new;
-    my $pid = open(my $fh, '-|') // die "fork: $!";
-    if (!$pid) {
-        open(STDERR, '>&', $err) and exec 'timeout', $secs, @cmd;
-        POSIX::_exit(127);
-    }
-    my $out = do { local $/; <$fh> } // '';
-    close $fh;
-    my $ok = $? == 0;
-    seek $err, 0, 0;
-    return ($ok, $out, do { local $/; <$err> } // '');
-}
+sub run { run_timed(@_) } # CMD under a time limit: (ok, stdout, stderr)
 
 # Down, each service's log kept first under tmp()/compose/ for the scan.
 sub down {

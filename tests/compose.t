@@ -17,7 +17,7 @@ use warnings;
 use File::Temp;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Crashonly qw(free_port tmp expect_log expect_redis_churn);
+use Crashonly qw(free_port tmp expect_log expect_redis_churn need_docker run_timed);
 use HTTP::Tiny;
 use JSON::PP qw(decode_json);
 use POSIX ();
@@ -26,15 +26,7 @@ use Time::HiRes qw(time sleep);
 
 my $top = $Crashonly::TOP;
 
-if (system('timeout 20 docker info >/dev/null 2>&1') != 0) {
-    if (($ENV{CI} // '') eq 'true') {
-        plan tests => 1;
-        # CI has an engine: a skip there would hide a broken stack.
-        fail('a Docker engine answers (CI=true)');
-        exit 1;
-    }
-    plan skip_all => 'no Docker engine';
-}
+need_docker();
 
 # What this file provokes on purpose, in its services' logs: a worker
 # crash loop escalated to its container; Redis killed, which every worker
@@ -56,21 +48,7 @@ my @compose = ("$top/compose/run", '-p', $project);
 my $main = $$;
 my $up = 0;
 
-# Run CMD under a time limit; returns (success, stdout, stderr).
-sub run {
-    my ($secs, @cmd) = @_;
-    my $err = File::Temp->new;
-    my $pid = open(my $fh, '-|') // die "fork: $!";
-    if (!$pid) {
-        open(STDERR, '>&', $err) and exec 'timeout', $secs, @cmd;
-        POSIX::_exit(127);
-    }
-    my $out = do { local $/; <$fh> } // '';
-    close $fh;
-    my $ok = $? == 0;
-    seek $err, 0, 0;
-    return ($ok, $out, do { local $/; <$err> } // '');
-}
+sub run { run_timed(@_) } # CMD under a time limit: (ok, stdout, stderr)
 
 # Ask the engine one thing about one container.
 sub inspect {

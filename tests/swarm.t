@@ -13,7 +13,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Crashonly qw(tmp expect_log expect_redis_churn);
+use Crashonly qw(tmp expect_log expect_redis_churn need_docker);
 use HTTP::Tiny;
 use JSON::PP qw(decode_json);
 use POSIX ();
@@ -22,15 +22,7 @@ use Time::HiRes qw(time);
 
 my $top = $Crashonly::TOP;
 
-if (system('timeout 20 docker info >/dev/null 2>&1') != 0) {
-    if (($ENV{CI} // '') eq 'true') {
-        plan tests => 1;
-        # CI has an engine: a skip there would hide a broken swarm.
-        fail('a Docker engine answers (CI=true)');
-        exit 1;
-    }
-    plan skip_all => 'no Docker engine';
-}
+need_docker();
 
 # A swarm starts every service at once: a worker started before Redis,
 # or while the nodes find their roles, exits (112 or 113) and runsv
