@@ -18,7 +18,7 @@ use warnings;
 use File::Temp;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Crashonly qw(free_port tmp expect_log need_docker run_timed);
+use Crashonly qw(free_port tmp expect_log need_docker run_timed compose_down);
 use HTTP::Tiny;
 use JSON::PP qw(decode_json);
 use POSIX ();
@@ -41,13 +41,8 @@ sub run { run_timed(@_) } # CMD under a time limit: (ok, stdout, stderr)
 
 # Down, each service's log kept first under tmp()/compose/ for the scan.
 sub down {
-    mkdir tmp() . '/compose';
-    for my $service (qw(redis1 redis2 sentinel1 sentinel2 sentinel3 worker proxy prometheus)) {
-        my (undef, $log) = run(60, @compose, 'logs', '--no-color', $service);
-        open(my $f, '>', tmp() . "/compose/$service.log") or next;
-        print $f $log;
-    }
-    run(120, @compose, 'down', '-v', '--remove-orphans', '-t', '0');
+    compose_down(\@compose, qw(redis1 redis2 sentinel1 sentinel2 sentinel3 worker proxy
+        prometheus));
 }
 END {
     if ($up && $$ == $main) {

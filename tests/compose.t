@@ -17,7 +17,7 @@ use warnings;
 use File::Temp;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Crashonly qw(free_port tmp expect_log expect_redis_churn need_docker run_timed);
+use Crashonly qw(free_port tmp expect_log expect_redis_churn need_docker run_timed compose_down);
 use HTTP::Tiny;
 use JSON::PP qw(decode_json);
 use POSIX ();
@@ -67,13 +67,7 @@ sub ids {
 # Down, with each service's log kept first under tmp()/compose/, where
 # Crashonly.pm's scan reads it (the containers and their logs go with down).
 sub down {
-    mkdir tmp() . '/compose';
-    for my $service (qw(redis1 redis2 sentinel1 sentinel2 sentinel3 worker proxy)) {
-        my (undef, $log) = run(60, @compose, 'logs', '--no-color', $service);
-        open(my $f, '>', tmp() . "/compose/$service.log") or next;
-        print $f $log;
-    }
-    run(120, @compose, 'down', '-v', '--remove-orphans', '-t', '0');
+    compose_down(\@compose, qw(redis1 redis2 sentinel1 sentinel2 sentinel3 worker proxy));
 }
 
 END {

@@ -327,13 +327,7 @@ sub compose_part {
     my $port = free_port();
     local $ENV{PROXY_PORT} = "127.0.0.1:$port";
     my $down = sub {
-        mkdir tmp() . '/compose';
-        for my $service (qw(redis1 redis2 sentinel1 sentinel2 sentinel3 worker proxy)) {
-            my (undef, $log) = run(60, @compose, 'logs', '--no-color', $service);
-            open(my $f, '>', tmp() . "/compose/$service.log") or next;
-            print $f $log;
-        }
-        run(120, @compose, 'down', '-v', '--remove-orphans', '-t', '0');
+        compose_down(\@compose, qw(redis1 redis2 sentinel1 sentinel2 sentinel3 worker proxy));
     };
     # Down even when a check dies half-way.
     my $guard = bless [sub { $down->() if $$ == $parent }], 'Guard';

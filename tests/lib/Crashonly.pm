@@ -27,7 +27,7 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(free_port free_ports tmp start_redis start_sentinel redis_cmd read_resp constants id_bucket id_key id_number start_worker
   worker_log wait_exit wait_ready http_get raw_request read_response
-  http_conn closed_within status_of expect_log expect_redis_churn need_docker run_timed);
+  http_conn closed_within status_of expect_log expect_redis_churn need_docker run_timed compose_down);
 
 our $TOP = abs_path(dirname(__FILE__) . '/../..');
 my $BIN = "$TOP/build/crashonly";
@@ -224,6 +224,21 @@ sub run_timed {
     my $ok = $? == 0;
     seek $err, 0, 0;
     return ($ok, $out, do { local $/; <$err> } // '');
+}
+
+# compose_down(COMPOSE, SERVICE...): each service's log kept under
+# tmp()/compose/, where the log scan reads it (the containers and their
+# logs go with down), then the project down with its volumes. COMPOSE:
+# the command, as an array reference (compose/run -p PROJECT ...).
+sub compose_down {
+    my ($compose, @services) = @_;
+    mkdir "$TMP/compose";
+    for my $service (@services) {
+        my (undef, $log) = run_timed(60, @$compose, 'logs', '--no-color', $service);
+        open(my $f, '>', "$TMP/compose/$service.log") or next;
+        print $f $log;
+    }
+    run_timed(120, @$compose, 'down', '-v', '--remove-orphans', '-t', '0');
 }
 
 # Start build/crashonly with %env (over this process's environment, with
