@@ -310,7 +310,8 @@ for my $backend (qw(local compose)) {
 }
 mkdir(tmp() . '/chaos');
 my $copy = tmp() . '/chaos/killer';
-system("sed 's/^# ---- the deck/fault_local_extra() { :; }\\n&/' '$top/chaos/killer' >'$copy' && chmod +x '$copy'") == 0
+system("sed 's/^# ---- the deck/fault_local_extra() { :; }\\n&/' '$top/chaos/killer' >'$copy' && chmod +x '$copy'"
+    . " && cp -r '$top/chaos/faults' '" . tmp() . "/chaos/'") == 0
     or die "cannot copy the killer";
 $msg = `'$copy' --kinds 2>&1`;
 isnt($? >> 8, 0, 'a fault_ function without its facts: the killer refuses') or diag $msg;

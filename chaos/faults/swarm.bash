@@ -1,0 +1,159 @@
+# shellcheck shell=bash disable=SC2034,SC2154 # chaos/killer's variables
+# chaos/faults/swarm.bash: the swarm's kinds of fault (hosts that are
+# containers running their own engine). Sourced by chaos/killer after
+# compose.bash.
+
+# ---- the swarm: hosts that are containers running their own engine -----
+
+# host_ctr N: host N's container (swarm/up's names).
+host_ctr() { echo "$SWARM_NAME-h$1"; }
+# on N ARGS...: docker ARGS on host N, within 10 s (swarm/docker's).
+on() {
+    local n=$1
+    shift
+    timeout 10 docker exec "$(host_ctr "$n")" docker "$@" </dev/null 2>/dev/null
+}
+# hosts_running: the numbers of the hosts whose container runs.
+hosts_running() {
+    docker ps --filter "label=crashonly.swarm=$SWARM_NAME" --filter status=running \
+        --format '{{.Names}}' | sed -n "s/^$SWARM_NAME-h\([0-9]*\)\$/\1/p"
+}
+# hosts_all: the numbers of every host, running or not.
+hosts_all() {
+    docker ps -a --filter "label=crashonly.swarm=$SWARM_NAME" \
+        --format '{{.Names}}' | sed -n "s/^$SWARM_NAME-h\([0-9]*\)\$/\1/p"
+}
+
+# swarm_pick SERVICE: set host (its number) and name (its container there)
+# for a random running task of crashonly_SERVICE on a host that runs and
+# is not cut off; false when there is none.
+declare -A cut_until # host => epoch ms its partition heals
+swarm_pick() {
+    local n c tasks=()
+    tick
+    for n in $(hosts_running); do
+        [ "${cut_until[$n]:-0}" -le "$now" ] || continue
+        for c in $(on "$n" ps --format '{{.Names}}' \
+            --filter "label=com.docker.swarm.service.name=crashonly_$1"); do
+            tasks+=("$n/$c")
+        done
+    done
+    [ ${#tasks[@]} -gt 0 ] || return 1
+    c=${tasks[RANDOM % ${#tasks[@]}]}
+    host=${c%%/*} name=${c#*/}
+}
+
+# swarm_master: set host and name for the Redis master's task, as a
+# majority of the three Sentinels name it; false when none is named or
+# its task does not run.
+swarm_master() {
+    local s answers=() host name
+    for s in sentinel1 sentinel2 sentinel3; do
+        if swarm_pick "$s"; then
+            answers+=("$(timeout 5 docker exec "$(host_ctr "$host")" docker exec \
+                "$name" redis-cli -p 26379 --raw SENTINEL get-master-addr-by-name \
+                crashonly 2>/dev/null </dev/null | head -n 1)")
+        else
+            answers+=(none)
+        fi
+    done
+    master=$(majority "${answers[@]}")
+    case $master in redis[0-9]*) swarm_pick "$master" ;; *) return 1 ;; esac
+    master_host=$host master_name=$name
+}
+
+# swarm_steady: true when every host runs, none is cut off, and every
+# node of the swarm is Ready: the one host down at a time.
+swarm_steady() {
+    local n
+    tick
+    [ "$(hosts_running | wc -l)" = "$(hosts_all | wc -l)" ] || return 1
+    for n in "${!cut_until[@]}"; do [ "${cut_until[$n]}" -le "$now" ] || return 1; done
+    ! on "$(hosts_running | head -n 1)" node ls --format '{{.Status}}' | grep -qv '^Ready$'
+}
+
+# swarm_victim: set host to a random host that may be lost now: the swarm
+# steady, and when it holds the Redis master, a replica promotable
+# (in_sync, in the master's container); false otherwise.
+swarm_victim() {
+    local hosts=() master master_host master_name
+    swarm_steady || return 1
+    mapfile -t hosts < <(hosts_running)
+    host=${hosts[RANDOM % ${#hosts[@]}]}
+    swarm_master || return 1
+    [ "$master_host" != "$host" ] && return 0
+    # shellcheck disable=SC2016 # expanded in the container
+    timeout 5 docker exec "$(host_ctr "$host")" docker exec "$master_name" sh -c \
+        'AT="--user $NODE_USER" AS=$AT; '"$PROMOTABLE" </dev/null >/dev/null 2>&1
+}
+
+# The workers kind: the pid the task's runsv reports, killed inside the
+# container, which tells the time of the kill (the same clock as ours).
+kind swarm workers ready='event=ready' \
+    timed="the new worker process's \`event=ready\` in its task's log (\`unix_ms\`). The runsv inside the task's container restarts it; the task stays up"
+fault_swarm_workers() {
+    local host name t pid
+    tick
+    [ $((now - start)) -lt $((seconds * 1000)) ] || return 0
+    swarm_pick worker || return 0
+    # shellcheck disable=SC2016 # expanded in the container
+    read -r t pid < <(timeout 10 docker exec "$(host_ctr "$host")" docker exec \
+        "$name" sh -c 'p=$(cat /run/crashonly/supervise/pid) && [ -n "$p" ] &&
+         t=$(date +%s%3N) && kill -KILL "$p" && echo "$t $p"' 2>/dev/null </dev/null) ||
+        return 0
+    now=$t
+    record "h$host/$name" "$pid"
+}
+
+# A host lost: its container's pid 1 (dockerd) SIGKILLed from here, and
+# with it every task on it; the container stays down (it has no restart
+# policy) until the heal starts it again, with its volume: its disk.
+kind swarm node outage=redis workers=yes \
+    timed="every worker up again (chaos/run's count of worker processes, a sample a second): the lost host's workers started elsewhere once the managers marked it down, or on it once it came back" \
+    counted="after a host was lost the stack counted again after %s: 0 when it held no Redis node (the other hosts' proxies and workers count on); else the failover (its master) or the node started again elsewhere, empty, and synced (its replica), since a hit is acknowledged only on two disks." \
+    about="A host lost (\`node\`) is its container's pid 1, \`dockerd\`, SIGKILLed: every task on it dies at once, its published proxy port refuses, and hitload moves on to the next host's. It comes back after \`NODE_DOWN_MS\` with its disk (or never), rejoins the swarm, and the managers shut down what it ran that runs elsewhere by then."
+fault_swarm_node() {
+    local host init workers down=${NODE_DOWN_MS:-20000}
+    tick
+    [ $((now - start)) -lt $((seconds * 1000)) ] || return 0
+    swarm_victim || return 0
+    init=$(docker inspect -f '{{.State.Pid}}' "$(host_ctr "$host")") || return 0
+    workers=$(on "$host" ps -q --filter label=com.docker.swarm.service.name=crashonly_worker | wc -l)
+    sigkill "$init" || return 0
+    record "h$host" "$init" "$down" "workers=$workers"
+    [ "$down" != never ] || return 0
+    (
+        trap '' INT TERM HUP # the host must come back, whatever stops the killer
+        sleep "$(awk -v ms="$down" 'BEGIN { printf "%.3f", ms / 1000 }')"
+        docker start "$(host_ctr "$host")" >/dev/null ||
+            echo "killer: could not start $(host_ctr "$host") again" >&2
+    ) &
+    heals+=($!)
+}
+
+# A host cut off: its container disconnected from the swarm's one network
+# for PARTITION_MS, then connected again at the address its swarm knows
+# it by (swarm/up gives each host a fixed one).
+kind swarm node-partition fault=partition outage=redis \
+    counted="after a host was cut off the stack counted again after %s: 0 when it held no Redis node; else the failover (its master) or the wait for it back (its replica)." \
+    about="A host cut off (\`node-partition\`) keeps running, but reaches no other host and no client: its published port refuses, and hitload moves on to the next host's. Its tasks lose Redis and restart in a loop until it is connected again at its address."
+fault_swarm_node-partition() {
+    local host init ip ms=${PARTITION_MS:-3000}
+    tick
+    [ $((now - start)) -lt $((seconds * 1000)) ] || return 0
+    swarm_victim || return 0
+    init=$(docker inspect -f '{{.State.Pid}}' "$(host_ctr "$host")") || return 0
+    ip=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$SWARM_NAME\").IPAddress}}" \
+        "$(host_ctr "$host")") || return 0
+    tick
+    docker network disconnect "$SWARM_NAME" "$(host_ctr "$host")" >/dev/null 2>&1 || return 0
+    cut_until[$host]=$((now + ms + 5000))
+    record "h$host" "$init" "$ms"
+    (
+        trap '' INT TERM HUP # the heal must come, whatever stops the killer
+        sleep "$(awk -v ms="$ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
+        docker network connect --ip "$ip" "$SWARM_NAME" "$(host_ctr "$host")" >/dev/null ||
+            echo "killer: could not connect $(host_ctr "$host") again" >&2
+    ) &
+    heals+=($!)
+}
