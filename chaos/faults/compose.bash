@@ -204,7 +204,7 @@ fault_compose_upgrade() {
     to=crashonly-worker:next
     if [ "$image" = "$to" ]; then
         to=${WORKER_IMAGE:-crashonly-worker}
-        rollback_compose || return 0
+        library_compose || return 0
     fi
     roll "$to" &
     roller=$!
@@ -228,14 +228,20 @@ roll() {
     record worker "$BASHPID" "$ms" "$1"
 }
 
-# rollback_compose: the library of build/crashonly loaded on the master,
+# library_compose: the library of build/crashonly loaded on the master,
 # as the workers' own user (REDIS_PASSWORD, as compose.yml has it).
-rollback_compose() {
+library_compose() {
     local name init
     compose_master || return 1
     [ "$(timeout 5 docker exec -i -e "REDISCLI_AUTH=${REDIS_PASSWORD:-crashonly}" \
         "$name" redis-cli --user crashonly -x FUNCTION LOAD REPLACE \
         <"$top/crashonly/function.lua" 2>/dev/null)" = crashonly ]
+}
+
+# rollback_compose (--rollback): the library of build/crashonly, and every
+# worker rolled back to the stack's own image.
+rollback_compose() {
+    library_compose && "$top/compose/roll" >/dev/null
 }
 
 # The slow kind: for SLOW_MS (default 3000) a random worker container's

@@ -86,24 +86,39 @@ fault_local_upgrade() {
     w=${up[RANDOM % ${#up[@]}]}
     pid=$(pid_of "$w") && [ -n "$pid" ] || return 0
     run=$STATE/sv/$w/run
-    from=$top/build/crashonly to=$top/build/next/crashonly
-    if ! grep -q " $from\$" "$run"; then
-        from=$to to=$top/build/crashonly
+    to=$top/build/next/crashonly
+    if ! grep -q " $top/build/crashonly\$" "$run"; then
+        to=$top/build/crashonly
         redis_master
-        [ -n "$node" ] && rollback_local "$node_port" || return 0
+        [ -n "$node" ] && library_local "$node_port" || return 0
     fi
-    sed "s| $from\$| $to|" "$run" >"$run.new" && chmod +x "$run.new" &&
-        mv "$run.new" "$run" || return 0
+    switch_build "$run" "$to" || return 0
     sigkill "$pid" && record "$w" "$pid"
 }
 
-# rollback_local [PORT]: the library of build/crashonly, loaded over
+# switch_build RUN BINARY: the worker of the run file RUN started from
+# BINARY (a build of build/) at its next start.
+switch_build() {
+    sed -E "s| $top/build/([a-z]+/)?crashonly\$| $2|" "$1" >"$1.new" &&
+        chmod +x "$1.new" && mv "$1.new" "$1"
+}
+
+# library_local [PORT]: the library of build/crashonly, loaded over
 # whichever the Redis at PORT (the master) has.
-rollback_local() {
+library_local() {
     local node node_port=${1:-}
     [ -n "$node_port" ] || redis_master
     [ "$(timeout 2 redis-cli -p "${node_port:-0}" -x FUNCTION LOAD REPLACE \
         <"$top/crashonly/function.lua" 2>/dev/null)" = crashonly ]
+}
+
+# rollback_local (--rollback): every worker back on build/crashonly, with
+# its library, each killed once to start on it.
+rollback_local() {
+    local w
+    for w in "$STATE"/sv/w*; do switch_build "$w/run" "$top/build/crashonly"; done
+    library_local || return 1
+    for w in "$STATE"/sv/w*; do sv kill "$w" >/dev/null; done
 }
 
 kind local redis outage=redis ready='Ready to accept connections' \
