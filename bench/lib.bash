@@ -66,8 +66,10 @@ free_ports() {
         return
     done
 }
+# wait_port PORT [TRIES]: until something listens on PORT, TRIES times
+# 50 ms (default 200: 10 s); exit 111 when nothing does.
 wait_port() {
-    for _ in $(seq 200); do
+    for _ in $(seq "${2:-200}"); do
         (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
         sleep 0.05
     done

@@ -10,7 +10,7 @@ use JSON::PP;
 use Test::More;
 
 my $out = tmp() . '/bench';
-my $log = `BENCH_SECONDS=1 BENCH_ROUNDS=2 BENCH_CONNS=16 BENCH_REQUESTS=2000 BENCH_OUT=$out timeout 300 '$Crashonly::TOP/bench/run' 2>&1`;
+my $log = `BENCH_SECONDS=1 BENCH_ROUNDS=2 BENCH_CONNS=16 BENCH_REQUESTS=2000 BENCH_IDS=100000 BENCH_COUNT=300 BENCH_SWEEP=\'8 32\' BENCH_SWEEP_SECONDS=1 BENCH_OUT=$out timeout 420 '$Crashonly::TOP/bench/run' 2>&1`;
 is($? >> 8, 0, 'make bench runs to the end') or diag $log;
 my $r = eval { decode_json(do { local $/; open(my $f, '<', "$out/results.json") or die; <$f> }) };
 ok($r, 'results.json parses') or diag $@;
@@ -42,10 +42,35 @@ for my $v (3, 4, 5, 6, 7) {
 ok(defined $m->{exec_to_serving}{median_ms} && defined $m->{kill_to_serving}{median_ms},
     'start-up and restart times');
 SKIP: {
-    skip 'valgrind cannot run a sanitizer build', 1 if $ENV{SANITIZE};
-    ok(($m->{instructions_plain}{per_request} // 0) > 0, 'instructions per request (callgrind)');
+    skip 'valgrind cannot run a sanitizer build', 12 if $ENV{SANITIZE};
+    my %procs = (nginx_return_200 => ['nginx'], worker_plain => [qw(crashonly redis-server)],
+        worker_ids => [qw(crashonly redis-server)], webdis => [qw(webdis redis-server)],
+        proxy_return_200 => [qw(nginx upstream)],
+        stack_path => [qw(nginx crashonly redis-server)]);
+    for my $n (sort keys %procs) {
+        for my $as ($n, "${n}_x16") {
+            my $i = $m->{"instructions_$as"} // {};
+            ok(!grep({ ($i->{$_} // 0) <= 0 } @{ $procs{$n} }),
+                "$as: instructions a request of each process (callgrind): "
+                . join(', ', map { "$_ " . ($i->{$_} // 'none') } @{ $procs{$n} }));
+        }
+    }
 }
-is(scalar @{ $r->{targets} // [] }, 12, 'every target has its line');
+# The syscalls, by kind, under load: each server reads and writes at least
+# once a request (less for Redis, whose calls carry several hits).
+for my $n (qw(nginx_return_200 worker_plain worker_ids webdis proxy_return_200 stack_fast stack)) {
+    my $p = $m->{"syscalls_$n"}{per_request} // {};
+    my ($server) = grep { $_ ne 'redis-server' && $_ ne 'upstream' } sort keys %$p;
+    ok($server && $p->{$server}{all} >= 1, "$n: syscalls a request, "
+        . join(', ', map { "$_ " . ($p->{$_}{all} // 0) } sort keys %$p));
+}
+for my $n (qw(proxy_return_200 stack_fast stack_single stack)) {
+    ok(($m->{"peak_${n}_c8"}{rps} // 0) > 0 && ($m->{"peak_${n}_c32"}{rps} // 0) > 0,
+        "$n: the sweep measured it at 8 and 32 connections");
+}
+like($log, qr/^\| sweep: req\/s \(p99 ms\) at connections \| 8 \| 32 \| peak \| at \|/m,
+    'the sweep\'s table, with each one\'s peak');
+is(scalar @{ $r->{targets} // [] }, 16, 'every target has its line');
 ok(-s "$out/plot.png" && -s "$out/table.md", 'the plot and the table');
 # The servers' logs stay in OUT/logs, where the log scan at the end reads them.
 ok(-s "$out/logs/servers.log" && -s "$out/logs/stack/w1/current",

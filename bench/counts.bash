@@ -1,0 +1,170 @@
+# counts.bash: what a request costs, in counts the machine's noise does
+# not move: instructions (callgrind) and syscalls by kind (perf's syscall
+# tracepoints), for each server of the bench and for the Redis behind it.
+# Sourced by bench/run after lib.bash; expects what lib.bash expects, and
+# K (requests counted by callgrind).
+# shellcheck shell=bash disable=SC2154 # free_port VAR sets VAR with printf -v
+
+# ---- instructions: callgrind, one request at a time ----------------------
+#
+# Every server runs under callgrind, each with the Redis it uses (one,
+# appendfsync no, also under callgrind): a request's instructions are the
+# same on a busy or quiet machine. Two loads (bench/requests): one
+# request at a time on one connection, a request's cost alone; and 16
+# at once on 16 connections, where the worker's group commit lets hits
+# share a Redis call, as they do under load (callgrind slows every
+# process alike, so the 16 are all there when the worker reads). What
+# each process does while idle (Redis's cron, a worker's pings) is
+# counted apart and taken off.
+
+declare -A cg_pid # name => pid of its process under callgrind
+# cg_start NAME CMD...: CMD under callgrind, as NAME.
+cg_start() {
+    local name=$1
+    shift
+    start valgrind -q --tool=callgrind --callgrind-out-file="$tmp/cg/$name.out" "$@"
+    cg_pid[$name]=${pids[-1]}
+}
+# cg_all CMD NAME...: callgrind_control CMD (-z zero, -d dump) for each.
+cg_all() {
+    local cmd=$1 n
+    shift
+    for n in "$@"; do callgrind_control "$cmd" "${cg_pid[$n]}" >/dev/null 2>&1; done
+}
+# cg_last NAME: the instructions in NAME's newest dump.
+cg_last() {
+    # shellcheck disable=SC2012 # our own file names
+    sed -n 's/^summary: \([0-9]*\).*/\1/p' "$(ls -t "$tmp/cg/$1.out".* | head -n 1)"
+}
+
+# count_run DESIGN TO ID_MODE LABEL:NAME...: K requests to TO
+# (PORT[/PATH]) in ID_MODE (id, noid), after 200 to warm up, at each
+# load; records the instructions a request of each process NAME, as
+# LABEL, its idle share taken off: instructions_DESIGN (one at a time)
+# and instructions_DESIGN_x16.
+declare -A idle_rate # name => instructions a second while idle
+count_run() {
+    local design=$1 to=$2 mode=$3 t0 t1 p json ir names=() b as
+    shift 3
+    for p in "$@"; do names+=("${p#*:}"); done
+    for b in 1 16; do
+        as=$design
+        [ "$b" = 1 ] || as=${design}_x$b
+        "$top/bench/requests" -c "$b" 200 "$to" "cw-$as-$$" "$mode"
+        cg_all -z "${names[@]}"
+        t0=$(date +%s%N)
+        "$top/bench/requests" -c "$b" "$K" "$to" "c-$as-$$" "$mode"
+        t1=$(date +%s%N)
+        cg_all -d "${names[@]}"
+        json=''
+        for p in "$@"; do
+            ir=$(cg_last "${p#*:}")
+            ir=$(awk -v ir="$ir" -v r="${idle_rate[${p#*:}]}" -v s="$(((t1 - t0) / 1000000))" \
+                -v k="$K" 'BEGIN { v = (ir - r * s / 1000) / k; printf "%.0f", v < 0 ? 0 : v }')
+            json="$json,\"${p%%:*}\":$ir"
+        done
+        record "instructions_$as" "{\"requests\":$K,\"at_once\":$b${json}}"
+        say "  instructions a request, $as: ${json#,}"
+    done
+}
+
+# count_instructions: each design's instructions a request, at K
+# requests: nginx return 200; the worker, plain and with an id; webdis;
+# the proxy to return 200 (the peer), and to a worker (the stack's path,
+# on one Redis that does not fsync).
+count_instructions() {
+    local rp np wp dp up pp sp n p u d t0 t1
+    if ldd "$top/build/crashonly" | grep -q 'libasan'; then
+        say "  instructions: not counted (valgrind cannot run a sanitizer build)"
+        return
+    fi
+    mkdir -p "$tmp/cg" "$tmp/cgredis"
+    free_port rp; free_port np; free_port wp; free_port dp; free_port up; free_port pp
+    free_port sp
+    cg_start redis redis-server --port "$rp" --bind 127.0.0.1 --save '' --appendonly yes \
+        --appendfsync no --dir "$tmp/cgredis"
+    wait_port "$rp" 600
+    return_200_conf "$tmp/cg/ceiling" 1 "$np"
+    cg_start ceiling nginx -e stderr -g 'master_process off;' -c "$tmp/cg/ceiling.conf"
+    PORT=$wp BIND=127.0.0.1 REDIS_URL="redis://127.0.0.1:$rp" WORKER_NAME=cg \
+        cg_start worker "$top/build/crashonly"
+    webdis_conf "$tmp/cg/webdis.json" "$dp" "$rp"
+    cg_start webdis webdis "$tmp/cg/webdis.json"
+    return_200_conf "$tmp/cg/upstream" 1 "$up"
+    cg_start upstream nginx -e stderr -g 'master_process off;' -c "$tmp/cg/upstream.conf"
+    for n in "$pp:$up:proxy" "$sp:$wp:stackproxy"; do
+        IFS=: read -r p u d <<<"$n"
+        mkdir -p "$tmp/cg/$d"
+        UPSTREAMS=127.0.0.1:$u LISTEN=127.0.0.1:$p STATE=$tmp/cg/$d WORKER_PROCESSES=1 \
+            "$top/proxy/render" >"$tmp/cg/$d/nginx.conf"
+        cg_start "$d" nginx -e stderr -g 'master_process off;' -p "$tmp/cg/$d/" \
+            -c "$tmp/cg/$d/nginx.conf"
+    done
+    for p in "$np" "$wp" "$dp" "$up" "$pp" "$sp"; do wait_port "$p" 600; done
+
+    # Idle: what each does in 3 s of nothing, once warm.
+    "$top/bench/requests" 100 "$sp" "cg-idle-$$"
+    cg_all -z "${!cg_pid[@]}"
+    t0=$(date +%s%N)
+    sleep 3
+    cg_all -d "${!cg_pid[@]}"
+    t1=$(date +%s%N)
+    for n in "${!cg_pid[@]}"; do
+        idle_rate[$n]=$(($(cg_last "$n") * 1000 / ((t1 - t0) / 1000000)))
+    done
+
+    count_run nginx_return_200 "$np" noid nginx:ceiling
+    count_run worker_plain "$wp" noid crashonly:worker redis-server:redis
+    count_run worker_ids "$wp" id crashonly:worker redis-server:redis
+    count_run webdis "$dp/INCR/hits" noid webdis:webdis redis-server:redis
+    count_run proxy_return_200 "$pp" id nginx:proxy upstream:upstream
+    count_run stack_path "$sp" id nginx:stackproxy crashonly:worker redis-server:redis
+}
+
+# ---- syscalls: perf's tracepoints, under the bench's load -----------------
+#
+# The syscalls each process makes under wrk's load (C connections, as the
+# throughput rows), counted by the kernel for the processes given: what a
+# request costs in syscalls once requests share reads, writes and Redis
+# calls, as they do under load. Counted apart from the timed rounds.
+SYSCALLS='read write readv writev recvfrom sendto recvmsg sendmsg epoll_wait
+epoll_pwait epoll_ctl accept4 close fdatasync fsync futex connect'
+
+# count_syscalls NAME URL MODE THREADS [LABEL:]PID...: S seconds of wrk
+# with one perf stat a kind of process (LABEL, or its command name) over
+# the PIDs' trees; records each kind's syscalls a request, by syscall.
+count_syscalls() {
+    local name=$1 url=$2 mode=$3 t=$4 ev s json n label list
+    shift 4
+    if ! perf stat -e raw_syscalls:sys_enter true >/dev/null 2>&1; then
+        say "  syscalls: not counted (perf cannot read the syscall tracepoints here)"
+        return
+    fi
+    ev=raw_syscalls:sys_enter
+    for s in $SYSCALLS; do ev="$ev,syscalls:sys_enter_$s"; done
+    declare -A group=()
+    while read -r n label _; do
+        group[$label]="${group[$label]:+${group[$label]},}$n"
+    done < <(cpu_snap "$@")
+    local perfs=()
+    for label in "${!group[@]}"; do
+        perf stat -x, -e "$ev" -p "${group[$label]}" -o "$tmp/perf.$label" &
+        perfs+=($!)
+    done
+    sleep 0.5 # perf attached
+    wrk -t "$t" -c "$C" -d "${S}s" -s "$top/chaos/wrk/ids.lua" "$url" \
+        -- "$name-sys-$$" "$mode" >"$tmp/wrk.out"
+    kill -INT "${perfs[@]}"
+    wait "${perfs[@]}" 2>/dev/null || true
+    n=$(sed -n 's/.*"requests":\([0-9]*\).*/\1/p' "$tmp/wrk.out")
+    json=''
+    for label in "${!group[@]}"; do
+        json="$json,\"$label\":$(awk -F, -v n="${n:-1}" '
+            $3 ~ /sys_enter/ && $1 ~ /^[0-9]+$/ {
+                k = $3; sub(/.*sys_enter_?/, "", k); if (k == "") k = "all"
+                if ($1 > 0) s = s sprintf("%s\"%s\":%.3f", s ? "," : "", k, $1 / n) }
+            END { printf "{%s}", s }' "$tmp/perf.$label")"
+    done
+    record "syscalls_$name" "{\"requests\":${n:-0},\"per_request\":{${json#,}}}"
+    say "  syscalls a request, $name: $(echo "${json#,}" | sed 's/"\([^"]*\)":{"all":\([0-9.]*\)[^}]*}/\1 \2/g')"
+}
