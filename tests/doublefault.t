@@ -271,7 +271,10 @@ my %local = (
     sentinels => [map { '127.0.0.1:' . ($env{SENTINEL_PORT} + $_) } 0 .. 2],
     destroy => sub {
         my $kills = tmp() . '/kills-local.tsv';
-        system("STATE='$state' TARGETS=redis-host '$top/chaos/killer' 1 0.5 '$kills'");
+        # One turn, at 1.5 s, and 1.5 s for it: on a loaded machine
+        # finding the master and its replica in sync took 0.75 s, and a
+        # kill found past the killer's end is not made.
+        system("STATE='$state' TARGETS=redis-host '$top/chaos/killer' 3 1.5 '$kills'");
         like(slurp($kills), qr/^\d+\t\d+\tredis-host\tredis\d\t\d+\n\z/,
             'local: chaos/killer destroyed the master');
     },
