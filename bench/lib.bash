@@ -81,15 +81,21 @@ start() { "$@" >>"$tmp/servers.log" 2>&1 & pids+=($!); }
 record() { printf '{"name":"%s",%s\n' "$1" "${2#\{}" >>"$tmp/results.jsonl"; }
 
 # cpu_snap [LABEL:]PID...: "pid name ticks" for each process of the PIDs'
-# trees, named by LABEL if given, else by its command name. A process's
+# trees, named by LABEL if given, else by its command name (a Sentinel:
+# redis-sentinel). A process's
 # ticks count its children that ended, as their parent reaped them: the
 # fence's redis-cli (redis/node), a Redis node's rewrite, a worker killed
 # and reaped by its runsv.
 cpu_snap() {
-    local a p
+    local a p label
     for a in "$@"; do
         for p in $(descendants "${a#*:}"); do
-            awk -v p="$p" -v label="${a%:*}" '{ sub(/^[0-9]+ \(/, ""); c = $0
+            label=${a%:*}
+            # A Sentinel is a redis-server too; its title says which.
+            case $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) in
+            *'[sentinel]'*) label=redis-sentinel ;;
+            esac
+            awk -v p="$p" -v label="$label" '{ sub(/^[0-9]+ \(/, ""); c = $0
                 sub(/\).*/, "", c); sub(/^[^)]*\) /, "")
                 print p, (label ~ /^[0-9]+$/ ? c : label), $12 + $13 + $14 + $15 }' \
                 "/proc/$p/stat" 2>/dev/null || true # it may have just died

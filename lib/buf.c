@@ -5,8 +5,7 @@
 
 #include <string.h>
 
-/* Make room for len more bytes. */
-static void grow(struct buf *b, size_t len)
+void buf_grow(struct buf *b, size_t len)
 {
     size_t cap = b->cap ? b->cap : 256;
 
@@ -14,21 +13,6 @@ static void grow(struct buf *b, size_t len)
         cap *= 2;
     b->p = xrealloc(b->p, cap);
     b->cap = cap;
-}
-
-void buf_put(struct buf *b, const char *s, size_t len)
-{
-    if (len == 0)
-        return;
-    if (b->len + len > b->cap)
-        grow(b, len);
-    memcpy(b->p + b->len, s, len);
-    b->len += len;
-}
-
-void buf_puts(struct buf *b, const char *s)
-{
-    buf_put(b, s, strlen(s));
 }
 
 size_t buf_ll_text(char out[BUF_LL_MAX], long long v)
@@ -55,6 +39,6 @@ size_t buf_ll_text(char out[BUF_LL_MAX], long long v)
 void buf_putll(struct buf *b, long long v)
 {
     if (b->len + BUF_LL_MAX > b->cap)
-        grow(b, BUF_LL_MAX);
+        buf_grow(b, BUF_LL_MAX);
     b->len += buf_ll_text(b->p + b->len, v);
 }
