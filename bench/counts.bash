@@ -68,42 +68,75 @@ count_run() {
     done
 }
 
+# cg_proxy NAME PORT UPSTREAM_PORT: the proxy (proxy/render's, one
+# process) on PORT to UPSTREAM_PORT, under callgrind as NAME.
+cg_proxy() {
+    mkdir -p "$tmp/cg/$1"
+    UPSTREAMS=127.0.0.1:$3 LISTEN=127.0.0.1:$2 STATE=$tmp/cg/$1 WORKER_PROCESSES=1 \
+        "$top/proxy/render" >"$tmp/cg/$1/nginx.conf"
+    cg_start "$1" nginx -e stderr -g 'master_process off;' -p "$tmp/cg/$1/" \
+        -c "$tmp/cg/$1/nginx.conf"
+}
+
+# cg_servers: every design's processes under callgrind; their ports in
+# cg_port. One Redis without fsync for the worker, webdis and the
+# stack's path; and the replicated stack's path: a worker with
+# ACK_REPLICAS=1 on a master and its replica, each fsyncing every write,
+# as the stack runs them. Each Redis runs its cron once a second (hz 1,
+# not 10): the idle share taken off is then small beside a request's.
+declare -A cg_port
+cg_servers() {
+    local n
+    for n in redis ceiling worker webdis upstream proxy stackproxy rmaster rreplica rworker \
+        rproxy; do
+        free_port "cg_port[$n]"
+        mkdir -p "$tmp/cg/$n"
+    done
+    cg_start redis redis-server --port "${cg_port[redis]}" --bind 127.0.0.1 --save '' \
+        --appendonly yes --appendfsync no --dir "$tmp/cg/redis" --hz 1
+    cg_start rmaster redis-server --port "${cg_port[rmaster]}" --bind 127.0.0.1 --save '' \
+        --appendonly yes --appendfsync always --dir "$tmp/cg/rmaster" --hz 1 \
+        --min-replicas-to-write 1 --min-replicas-max-lag 3
+    cg_start rreplica redis-server --port "${cg_port[rreplica]}" --bind 127.0.0.1 --save '' \
+        --appendonly yes --appendfsync always --dir "$tmp/cg/rreplica" --hz 1 \
+        --replicaof 127.0.0.1 "${cg_port[rmaster]}"
+    for n in redis rmaster rreplica; do wait_port "${cg_port[$n]}" 600; done
+    # The master takes writes once its replica is online (and a worker
+    # that starts before exits: NOREPLICAS, for its supervisor to retry).
+    for _ in $(seq 600); do
+        redis-cli -p "${cg_port[rmaster]}" INFO replication | grep -q 'state=online' && break
+        sleep 0.1
+    done
+    return_200_conf "$tmp/cg/ceiling" 1 "${cg_port[ceiling]}"
+    cg_start ceiling nginx -e stderr -g 'master_process off;' -c "$tmp/cg/ceiling.conf"
+    PORT=${cg_port[worker]} BIND=127.0.0.1 REDIS_URL="redis://127.0.0.1:${cg_port[redis]}" \
+        WORKER_NAME=cg cg_start worker "$top/build/crashonly"
+    PORT=${cg_port[rworker]} BIND=127.0.0.1 REDIS_URL="redis://127.0.0.1:${cg_port[rmaster]}" \
+        ACK_REPLICAS=1 WORKER_NAME=cgr cg_start rworker "$top/build/crashonly"
+    webdis_conf "$tmp/cg/webdis.json" "${cg_port[webdis]}" "${cg_port[redis]}"
+    cg_start webdis webdis "$tmp/cg/webdis.json"
+    return_200_conf "$tmp/cg/upstream" 1 "${cg_port[upstream]}"
+    cg_start upstream nginx -e stderr -g 'master_process off;' -c "$tmp/cg/upstream.conf"
+    cg_proxy proxy "${cg_port[proxy]}" "${cg_port[upstream]}"
+    cg_proxy stackproxy "${cg_port[stackproxy]}" "${cg_port[worker]}"
+    cg_proxy rproxy "${cg_port[rproxy]}" "${cg_port[rworker]}"
+    for n in "${!cg_port[@]}"; do wait_port "${cg_port[$n]}" 600; done
+}
+
 # count_instructions: each design's instructions a request, at K
 # requests: nginx return 200; the worker, plain and with an id; webdis;
-# the proxy to return 200 (the peer), and to a worker (the stack's path,
-# on one Redis that does not fsync).
+# the proxy to return 200 (the peer), and to a worker (the stack's path:
+# on one Redis that does not fsync, and replicated).
 count_instructions() {
-    local rp np wp dp up pp sp n p u d t0 t1
+    local n t0 t1
     if ldd "$top/build/crashonly" | grep -q 'libasan'; then
         say "  instructions: not counted (valgrind cannot run a sanitizer build)"
         return
     fi
-    mkdir -p "$tmp/cg" "$tmp/cgredis"
-    free_port rp; free_port np; free_port wp; free_port dp; free_port up; free_port pp
-    free_port sp
-    cg_start redis redis-server --port "$rp" --bind 127.0.0.1 --save '' --appendonly yes \
-        --appendfsync no --dir "$tmp/cgredis"
-    wait_port "$rp" 600
-    return_200_conf "$tmp/cg/ceiling" 1 "$np"
-    cg_start ceiling nginx -e stderr -g 'master_process off;' -c "$tmp/cg/ceiling.conf"
-    PORT=$wp BIND=127.0.0.1 REDIS_URL="redis://127.0.0.1:$rp" WORKER_NAME=cg \
-        cg_start worker "$top/build/crashonly"
-    webdis_conf "$tmp/cg/webdis.json" "$dp" "$rp"
-    cg_start webdis webdis "$tmp/cg/webdis.json"
-    return_200_conf "$tmp/cg/upstream" 1 "$up"
-    cg_start upstream nginx -e stderr -g 'master_process off;' -c "$tmp/cg/upstream.conf"
-    for n in "$pp:$up:proxy" "$sp:$wp:stackproxy"; do
-        IFS=: read -r p u d <<<"$n"
-        mkdir -p "$tmp/cg/$d"
-        UPSTREAMS=127.0.0.1:$u LISTEN=127.0.0.1:$p STATE=$tmp/cg/$d WORKER_PROCESSES=1 \
-            "$top/proxy/render" >"$tmp/cg/$d/nginx.conf"
-        cg_start "$d" nginx -e stderr -g 'master_process off;' -p "$tmp/cg/$d/" \
-            -c "$tmp/cg/$d/nginx.conf"
-    done
-    for p in "$np" "$wp" "$dp" "$up" "$pp" "$sp"; do wait_port "$p" 600; done
-
+    cg_servers
     # Idle: what each does in 3 s of nothing, once warm.
-    "$top/bench/requests" 100 "$sp" "cg-idle-$$"
+    "$top/bench/requests" 100 "${cg_port[stackproxy]}" "cg-idle-$$"
+    "$top/bench/requests" 100 "${cg_port[rproxy]}" "cg-ridle-$$"
     cg_all -z "${!cg_pid[@]}"
     t0=$(date +%s%N)
     sleep 3
@@ -113,12 +146,15 @@ count_instructions() {
         idle_rate[$n]=$(($(cg_last "$n") * 1000 / ((t1 - t0) / 1000000)))
     done
 
-    count_run nginx_return_200 "$np" noid nginx:ceiling
-    count_run worker_plain "$wp" noid crashonly:worker redis-server:redis
-    count_run worker_ids "$wp" id crashonly:worker redis-server:redis
-    count_run webdis "$dp/INCR/hits" noid webdis:webdis redis-server:redis
-    count_run proxy_return_200 "$pp" id nginx:proxy upstream:upstream
-    count_run stack_path "$sp" id nginx:stackproxy crashonly:worker redis-server:redis
+    count_run nginx_return_200 "${cg_port[ceiling]}" noid nginx:ceiling
+    count_run worker_plain "${cg_port[worker]}" noid crashonly:worker redis-server:redis
+    count_run worker_ids "${cg_port[worker]}" id crashonly:worker redis-server:redis
+    count_run webdis "${cg_port[webdis]}/INCR/hits" noid webdis:webdis redis-server:redis
+    count_run proxy_return_200 "${cg_port[proxy]}" id nginx:proxy upstream:upstream
+    count_run stack_path "${cg_port[stackproxy]}" id nginx:stackproxy crashonly:worker \
+        redis-server:redis
+    count_run stack_replicated_path "${cg_port[rproxy]}" id nginx:rproxy crashonly:rworker \
+        redis-server:rmaster replica:rreplica
 }
 
 # ---- syscalls: perf's tracepoints, under the bench's load -----------------

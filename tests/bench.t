@@ -42,11 +42,12 @@ for my $v (3, 4, 5, 6, 7) {
 ok(defined $m->{exec_to_serving}{median_ms} && defined $m->{kill_to_serving}{median_ms},
     'start-up and restart times');
 SKIP: {
-    skip 'valgrind cannot run a sanitizer build', 12 if $ENV{SANITIZE};
+    skip 'valgrind cannot run a sanitizer build', 14 if $ENV{SANITIZE};
     my %procs = (nginx_return_200 => ['nginx'], worker_plain => [qw(crashonly redis-server)],
         worker_ids => [qw(crashonly redis-server)], webdis => [qw(webdis redis-server)],
         proxy_return_200 => [qw(nginx upstream)],
-        stack_path => [qw(nginx crashonly redis-server)]);
+        stack_path => [qw(nginx crashonly redis-server)],
+        stack_replicated_path => [qw(nginx crashonly redis-server replica)]);
     for my $n (sort keys %procs) {
         for my $as ($n, "${n}_x16") {
             my $i = $m->{"instructions_$as"} // {};
