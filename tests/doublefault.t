@@ -349,10 +349,10 @@ sub compose_part {
         destroy => sub {
             my $kills = tmp() . '/kills-compose.tsv';
             local @ENV{qw(BACKEND COMPOSE_PROJECT_NAME)} = ('compose', $project);
-            # One turn, at 4 s, and 4 s for it: asking the engine takes a
+            # One turn, at 5 s, and 5 s for it: asking the engine takes a
             # while (1.6 s at load 10), and a kill found past the
             # killer's end is not made.
-            system("TARGETS=redis-host '$top/chaos/killer' 8 4 '$kills'");
+            system("TARGETS=redis-host '$top/chaos/killer' 10 5 '$kills'");
             like(slurp($kills), qr/^\d+\t\d+\tredis-host\t\S+redis\d\S*\t\d+\n\z/,
                 'compose: chaos/killer destroyed the master');
         },
