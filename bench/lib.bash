@@ -92,7 +92,7 @@ cpu_snap() {
         for p in $(descendants "${a#*:}"); do
             label=${a%:*}
             # A Sentinel is a redis-server too; its title says which.
-            case $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) in
+            case $({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null) in
             *'[sentinel]'*) label=redis-sentinel ;;
             esac
             awk -v p="$p" -v label="$label" '{ sub(/^[0-9]+ \(/, ""); c = $0
