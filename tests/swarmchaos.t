@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # swarmchaos.t: chaos on the swarm (chaos/run BACKEND=swarm) must PASS:
-# 45 s of load entering at every host's proxy, a kill every 10 s: hosts
+# 60 s of load entering at every host's proxy, a kill every 10 s: hosts
 # lost (node: its dockerd SIGKILLed, back 15 s later with its disk) and
 # worker processes killed; the exact check on the ids the master holds.
 # A host lost with a Redis node on it stops the counting until a second
@@ -29,7 +29,7 @@ END {
 }
 my $out = tmp() . '/chaos';
 %ENV = (%ENV, SWARM_NAME => $name, SWARM_HOSTS => 3, BACKEND => 'swarm',
-    TARGETS => 'node,workers', DURATION => 45, KILL_EVERY => 10, CONNS => 8,
+    TARGETS => 'node,workers', DURATION => 60, KILL_EVERY => 10, CONNS => 8,
     WORKERS => 3, NODE_DOWN_MS => 15000, OUT => $out, STATE => tmp());
 delete @ENV{qw(PROXY_PORT ATTEMPTS)};
 
@@ -46,9 +46,11 @@ my %n;
 $n{ $_->{kind} }++ for @{ $results->{kills} // [] };
 ok(($n{node} // 0) >= 1, 'a host was lost (node)');
 ok(($n{workers} // 0) >= 1, 'a worker process was killed (workers)');
-# The first host lost: dealt at 10 or 20 s and picked within a few, so
-# chaos/run's samples (a second, while the load runs) see its workers
-# down and up again; 0 ms would be none seen down.
+# The first host lost: dealt at 10 or 20 s, picked within 10 s on a busy
+# machine (each question a docker exec into a host), so chaos/run's
+# samples (a second, while the load runs) have 30 s to see its workers
+# down and up again, 15 to 23 s when it was the managers' leader; 0 ms
+# would be none seen down.
 my ($node) = grep { $_->{kind} eq 'node' } @{ $results->{kills} // [] };
 my $had = $node->{workers} // 0;
 ok(defined $node && defined $node->{recovered_ms} && ($had == 0 || $node->{recovered_ms} > 0),
