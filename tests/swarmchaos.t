@@ -57,8 +57,11 @@ ok(defined $node && defined $node->{recovered_ms} && ($had == 0 || $node->{recov
     "every worker up again after the host was lost (it ran $had): "
     . ($node->{recovered_ms} // 'not seen') . ' ms; counting again after '
     . ($node->{counting_ms} // 'not seen') . ' ms');
-is(`docker ps -a --filter label=crashonly.swarm=$name --filter status=exited -q`, '',
-    'the lost host runs again');
+my @exited = split ' ', `docker ps -a --filter label=crashonly.swarm=$name --filter status=exited -q`;
+is("@exited", '', 'the lost host runs again')
+    or diag(`tail -n 5 ${\ tmp()}/run.out`,
+        map { `docker inspect -f '{{.Name}} exit {{.State.ExitCode}} {{.State.Error}}' $_;
+              docker logs --tail 15 $_ 2>&1` } @exited);
 
 # Each host's proxy at the port swarm/up chose for it: the lost host too,
 # started again ('127.0.0.1::8080' would have given it a new one).

@@ -111,6 +111,8 @@ fault_swarm_workers() {
     tick
     [ $((now - start)) -lt $((seconds * 1000)) ] || return 0
     swarm_pick worker || return 0
+    tick # the pick takes seconds on a busy machine: no kill after the run
+    [ $((now - start)) -lt $((seconds * 1000)) ] || return 0
     # shellcheck disable=SC2016 # expanded in the container
     read -r t pid < <(timeout 10 docker exec "$(host_ctr "$host")" docker exec \
         "$name" sh -c 'p=$(cat /run/crashonly/supervise/pid) && [ -n "$p" ] &&
