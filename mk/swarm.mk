@@ -7,6 +7,7 @@
 #   make swarm-hits   /hits through the first host's proxy
 #   make swarm-down   remove all of it: hosts, their volumes, the network
 #   make swarm-test   tests/swarm.t alone, verbose
+#   make swarm-chaos-test  tests/swarmchaos.t alone, verbose
 # SWARM_HOSTS (default 3), SWARM_NAME (crashonly-swarm), SWARM_IMAGES
 # (crashonly-swarm: the images are built under that prefix, never over the
 # compose stack's) and WORKERS (3 here) go to swarm/up.
@@ -15,7 +16,7 @@ SWARM_HOSTS ?= 3
 SWARM_NAME ?= crashonly-swarm
 export SWARM_HOSTS SWARM_NAME
 
-.PHONY: swarm-up swarm-ps swarm-hits swarm-down swarm-test
+.PHONY: swarm-up swarm-ps swarm-hits swarm-down swarm-test swarm-chaos-test
 swarm-up:
 	@compose/run version >/dev/null 2>&1 || mk/deps docker
 	WORKERS=$(if $(filter command line,$(origin WORKERS)),$(WORKERS),3) swarm/up
@@ -36,3 +37,6 @@ swarm-down:
 
 swarm-test:
 	prove -v tests/swarm.t
+
+swarm-chaos-test:
+	prove -v tests/swarmchaos.t

@@ -24,41 +24,56 @@ hosts_all() {
         --format '{{.Names}}' | sed -n "s/^$SWARM_NAME-h\([0-9]*\)\$/\1/p"
 }
 
-# swarm_pick SERVICE: set host (its number) and name (its container there)
-# for a random running task of crashonly_SERVICE on a host that runs and
-# is not cut off; false when there is none.
+# swarm_tasks: set tasks_at to the running tasks of every host that runs
+# and is not cut off, a line each: HOST SERVICE CONTAINER. One 'docker ps'
+# a host, all at once: each is a docker exec into the host, about half a
+# second on a busy machine, and a victim picked one exec at a time took
+# 9 s (20 of them), past the run's end.
 declare -A cut_until # host => epoch ms its partition heals
-swarm_pick() {
-    local n c tasks=()
+swarm_tasks() {
+    local n
     tick
-    for n in $(hosts_running); do
+    tasks_at=$(for n in $(hosts_running); do
         [ "${cut_until[$n]:-0}" -le "$now" ] || continue
-        for c in $(on "$n" ps --format '{{.Names}}' \
-            --filter "label=com.docker.swarm.service.name=crashonly_$1"); do
-            tasks+=("$n/$c")
-        done
+        on "$n" ps --format "$n {{.Label \"com.docker.swarm.service.name\"}} {{.Names}}" &
     done
+    wait)
+}
+
+# swarm_pick SERVICE [known]: set host (its number) and name (its
+# container there) for a random running task of crashonly_SERVICE, from
+# the tasks swarm_tasks lists (anew, unless known is given); false when
+# there is none.
+swarm_pick() {
+    local c tasks=()
+    [ -n "${2:-}" ] || swarm_tasks
+    mapfile -t tasks < <(awk -v s="crashonly_$1" '$2 == s { print $1 "/" $3 }' <<<"$tasks_at")
     [ ${#tasks[@]} -gt 0 ] || return 1
     c=${tasks[RANDOM % ${#tasks[@]}]}
     host=${c%%/*} name=${c#*/}
 }
 
-# swarm_master: set host and name for the Redis master's task, as a
-# majority of the three Sentinels name it; false when none is named or
-# its task does not run.
+# swarm_master: set master_host and master_name for the Redis master's
+# task, as a majority of the three Sentinels name it (asked all at once);
+# false when none is named or its task does not run.
 swarm_master() {
     local s answers=() host name
-    for s in sentinel1 sentinel2 sentinel3; do
-        if swarm_pick "$s"; then
-            answers+=("$(timeout 5 docker exec "$(host_ctr "$host")" docker exec \
-                "$name" redis-cli -p 26379 --raw SENTINEL get-master-addr-by-name \
-                crashonly 2>/dev/null </dev/null | head -n 1)")
+    swarm_tasks
+    mapfile -t answers < <(for s in sentinel1 sentinel2 sentinel3; do
+        if swarm_pick "$s" known; then
+            {
+                a=$(timeout 5 docker exec "$(host_ctr "$host")" docker exec \
+                    "$name" redis-cli -p 26379 --raw SENTINEL get-master-addr-by-name \
+                    crashonly 2>/dev/null </dev/null | head -n 1)
+                echo "${a:-none}"
+            } &
         else
-            answers+=(none)
+            echo none
         fi
     done
+    wait)
     master=$(majority "${answers[@]}")
-    case $master in redis[0-9]*) swarm_pick "$master" ;; *) return 1 ;; esac
+    case $master in redis[0-9]*) swarm_pick "$master" known ;; *) return 1 ;; esac
     master_host=$host master_name=$name
 }
 
@@ -96,6 +111,8 @@ fault_swarm_workers() {
     tick
     [ $((now - start)) -lt $((seconds * 1000)) ] || return 0
     swarm_pick worker || return 0
+    tick # the pick takes seconds on a busy machine: no kill after the run
+    [ $((now - start)) -lt $((seconds * 1000)) ] || return 0
     # shellcheck disable=SC2016 # expanded in the container
     read -r t pid < <(timeout 10 docker exec "$(host_ctr "$host")" docker exec \
         "$name" sh -c 'p=$(cat /run/crashonly/supervise/pid) && [ -n "$p" ] &&
@@ -108,7 +125,13 @@ fault_swarm_workers() {
 # A host lost: its container's pid 1 (dockerd) SIGKILLed from here, and
 # with it every task on it; the container stays down (it has no restart
 # policy) until the heal starts it again, with its volume: its disk.
-kind swarm node outage=redis workers=yes \
+# A host's loss stops counting until a second Redis node is in sync: 4 s
+# when the managers' leader survives (the node's task started elsewhere
+# once its host is marked down, 3 missed heartbeats of a second), 23 s
+# measured when the host was the leader too (Raft elects another first,
+# 10 to 20 s at Docker's election tick, not settable on engine 26.1):
+# 120 attempts back off for 30 to 60 s (docs/swarm.md, "Losing a host").
+kind swarm node outage=redis workers=yes attempts=120 \
     timed="every worker up again (chaos/run's count of worker processes, a sample a second): the lost host's workers started elsewhere once the managers marked it down, or on it once it came back" \
     counted="after a host was lost the stack counted again after %s: 0 when it held no Redis node (the other hosts' proxies and workers count on); else the failover (its master) or the node started again elsewhere, empty, and synced (its replica), since a hit is acknowledged only on two disks." \
     about="A host lost (\`node\`) is its container's pid 1, \`dockerd\`, SIGKILLed: every task on it dies at once, its published proxy port refuses, and hitload moves on to the next host's. It comes back after \`NODE_DOWN_MS\` with its disk (or never), rejoins the swarm, and the managers shut down what it ran that runs elsewhere by then."
@@ -118,7 +141,7 @@ fault_swarm_node() {
     [ $((now - start)) -lt $((seconds * 1000)) ] || return 0
     swarm_victim || return 0
     init=$(docker inspect -f '{{.State.Pid}}' "$(host_ctr "$host")") || return 0
-    workers=$(on "$host" ps -q --filter label=com.docker.swarm.service.name=crashonly_worker | wc -l)
+    workers=$(awk -v h="$host" '$1 == h && $2 == "crashonly_worker"' <<<"$tasks_at" | wc -l)
     sigkill "$init" || return 0
     record "h$host" "$init" "$down" "workers=$workers"
     [ "$down" != never ] || return 0
@@ -134,7 +157,7 @@ fault_swarm_node() {
 # A host cut off: its container disconnected from the swarm's one network
 # for PARTITION_MS, then connected again at the address its swarm knows
 # it by (swarm/up gives each host a fixed one).
-kind swarm node-partition fault=partition outage=redis \
+kind swarm node-partition fault=partition outage=redis attempts=120 \
     counted="after a host was cut off the stack counted again after %s: 0 when it held no Redis node; else the failover (its master) or the wait for it back (its replica)." \
     about="A host cut off (\`node-partition\`) keeps running, but reaches no other host and no client: its published port refuses, and hitload moves on to the next host's. Its tasks lose Redis and restart in a loop until it is connected again at its address."
 fault_swarm_node-partition() {
