@@ -165,26 +165,31 @@ count_instructions() {
 # calls, as they do under load. Counted apart from the timed rounds.
 SYSCALLS='read write readv writev recvfrom sendto recvmsg sendmsg epoll_wait
 epoll_pwait epoll_ctl accept4 close fdatasync fsync futex connect'
+# shellcheck disable=SC2086 # SYSCALLS: words
+SYSCALL_EVENTS=raw_syscalls:sys_enter$(printf ',syscalls:sys_enter_%s' $SYSCALLS)
+perf_ok='' # yes or no, once asked
 
 # count_syscalls NAME URL MODE THREADS [LABEL:]PID...: S seconds of wrk
 # with one perf stat a kind of process (LABEL, or its command name) over
 # the PIDs' trees; records each kind's syscalls a request, by syscall.
 count_syscalls() {
-    local name=$1 url=$2 mode=$3 t=$4 ev s json n label list
+    local name=$1 url=$2 mode=$3 t=$4 json n p label
     shift 4
-    if ! perf stat -e raw_syscalls:sys_enter true >/dev/null 2>&1; then
+    if [ -z "$perf_ok" ]; then
+        perf_ok=no
+        perf stat -e raw_syscalls:sys_enter true >/dev/null 2>&1 && perf_ok=yes
+    fi
+    if [ "$perf_ok" = no ]; then
         say "  syscalls: not counted (perf cannot read the syscall tracepoints here)"
         return
     fi
-    ev=raw_syscalls:sys_enter
-    for s in $SYSCALLS; do ev="$ev,syscalls:sys_enter_$s"; done
     declare -A group=()
-    while read -r n label _; do
-        group[$label]="${group[$label]:+${group[$label]},}$n"
+    while read -r p label _; do
+        group[$label]="${group[$label]:+${group[$label]},}$p"
     done < <(cpu_snap "$@")
     local perfs=()
     for label in "${!group[@]}"; do
-        perf stat -x, -e "$ev" -p "${group[$label]}" -o "$tmp/perf.$label" &
+        perf stat -x, -e "$SYSCALL_EVENTS" -p "${group[$label]}" -o "$tmp/perf.$label" &
         perfs+=($!)
     done
     sleep 0.5 # perf attached

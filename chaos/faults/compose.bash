@@ -138,7 +138,7 @@ fault_compose_redis() {
 kind compose redis-host outage=redis failover=yes \
     ready='Ready to accept connections' \
     timed="the destroyed node's \`Ready to accept connections\` in its container's log, as a replica: the engine restarts the container at once, and the node waits, empty, until the Sentinels name another master" \
-    counted="after a master's destruction the stack counted again after %s: the failover, the workers' restart on the new master, and the empty node synced as its replica, since a hit is acknowledged only on two disks."
+    counted="$redis_host_counted"
 fault_compose_redis-host() {
     local name init data
     compose_master || return 0

@@ -13,20 +13,27 @@ pid_of() {
     case $pid in '' | 0 | *[!0-9]*) ;; *) echo "$pid" ;; esac
 }
 
-# A random worker of those running: after a Redis kill every worker may
-# be down a moment (each exits on losing Redis), and the turn passes
-# only then.
+# running_worker: set w (its service) and pid to a random worker of those
+# running; false when none runs (after a Redis kill every worker may be
+# down a moment: each exits on losing Redis, and the turn passes only
+# then). Exits 111 when STATE has no workers at all.
+running_worker() {
+    local ws=("$STATE"/sv/w*) s up=()
+    [ -d "${ws[0]}" ] || { echo "killer: no workers under $STATE/sv" >&2; exit 111; }
+    for s in "${ws[@]}"; do
+        [ -z "$(pid_of "${s##*/}")" ] || up+=("${s##*/}")
+    done
+    [ ${#up[@]} -gt 0 ] || return 1
+    w=${up[RANDOM % ${#up[@]}]}
+    pid=$(pid_of "$w") && [ -n "$pid" ]
+}
+
+# A random worker of those running.
 kind local workers ready='event=ready' \
     timed="the new process's \`event=ready\`, at the time the line gives (\`unix_ms\`, by the clock the kills are stamped with). runsv restarts a worker at once, or after 1 s when it had run for less than 1 s"
 fault_local_workers() {
-    local ws=("$STATE"/sv/w*) w up=() pid
-    [ -d "${ws[0]}" ] || { echo "killer: no workers under $STATE/sv" >&2; exit 111; }
-    for w in "${ws[@]}"; do
-        [ -z "$(pid_of "${w##*/}")" ] || up+=("${w##*/}")
-    done
-    [ ${#up[@]} -gt 0 ] || return 0
-    w=${up[RANDOM % ${#up[@]}]}
-    pid=$(pid_of "$w") && [ -n "$pid" ] || return 0
+    local w pid
+    running_worker || return 0
     sigkill "$pid" && record "$w" "$pid"
 }
 
@@ -77,14 +84,8 @@ redis_master() {
 kind local upgrade ready='event=ready' \
     timed="the new process's \`event=ready\` (\`unix_ms\`), of the other build, which runsv started in the place of the one killed (its run file switched first)"
 fault_local_upgrade() {
-    local ws=("$STATE"/sv/w*) w up=() pid run from to node node_port
-    [ -d "${ws[0]}" ] || { echo "killer: no workers under $STATE/sv" >&2; exit 111; }
-    for w in "${ws[@]}"; do
-        [ -z "$(pid_of "${w##*/}")" ] || up+=("${w##*/}")
-    done
-    [ ${#up[@]} -gt 0 ] || return 0
-    w=${up[RANDOM % ${#up[@]}]}
-    pid=$(pid_of "$w") && [ -n "$pid" ] || return 0
+    local w pid run from to node node_port
+    running_worker || return 0
     run=$STATE/sv/$w/run
     to=$top/build/next/crashonly
     if ! grep -q " $top/build/crashonly\$" "$run"; then
@@ -155,12 +156,15 @@ in_sync() {
     AT="-p ${node_port:-0}" AS='' timeout 2 sh -c "$PROMOTABLE" 2>/dev/null
 }
 
+# What counting again means after a master's destruction, on every
+# backend (compose.bash's redis-host says it too).
+redis_host_counted="after a master's destruction the stack counted again after %s: the failover, the workers' restart on the new master, and the empty node synced as its replica, since a hit is acknowledged only on two disks."
 # The disk goes first: Redis writes on into the files it has open, and
 # the node restarts to an empty folder.
 kind local redis-host outage=redis failover=yes \
     ready='Ready to accept connections' \
     timed="the destroyed node's \`Ready to accept connections\`, as a replica (svlogd's stamp): runsv restarts it at once, and it waits, empty, until the Sentinels name another master" \
-    counted="after a master's destruction the stack counted again after %s: the failover, the workers' restart on the new master, and the empty node synced as its replica, since a hit is acknowledged only on two disks."
+    counted="$redis_host_counted"
 fault_local_redis-host() {
     local node node_port pid
     redis_master
