@@ -206,35 +206,46 @@ fault_compose_upgrade() {
         to=${WORKER_IMAGE:-crashonly-worker}
         library_compose || return 0
     fi
-    roll "$to" &
+    roll "$to" env WORKER_IMAGE="$to" "$top/compose/roll" &
     roller=$!
     heals+=($!)
     dealt=1 # its line is recorded at its end
 }
 
-# roll IMAGE: in the background.
+# roll IMAGE COMMAND...: in the background, COMMAND rolls the workers to
+# IMAGE (compose/roll, or the swarm's service update); its line recorded
+# at its end, timed from its start.
 roll() {
-    local t0
+    local t0 to=$1
+    shift
     trap '' INT TERM HUP
     tick
     t0=$now
-    WORKER_IMAGE=$1 "$top/compose/roll" >/dev/null || {
-        echo "killer: the rollout to $1 failed" >&2
+    "$@" >/dev/null || {
+        echo "killer: the rollout to $to failed" >&2
         return 0
     }
     tick
     local ms=$((now - t0))
     now=$t0
-    record worker "$BASHPID" "$ms" "$1"
+    record worker "$BASHPID" "$ms" "$to"
 }
 
-# library_compose: the library of build/crashonly loaded on the master,
-# as the workers' own user (REDIS_PASSWORD, as compose.yml has it).
+# library_compose: the library of build/crashonly loaded on the master.
 library_compose() {
     local name init
     compose_master || return 1
-    [ "$(timeout 5 docker exec -i -e "REDISCLI_AUTH=${REDIS_PASSWORD:-crashonly}" \
-        "$name" redis-cli --user crashonly -x FUNCTION LOAD REPLACE \
+    library_load docker exec "$name"
+}
+
+# library_load EXEC...: the library of build/crashonly loaded on the
+# master, through EXEC (the 'docker exec ... CONTAINER' that reaches its
+# node, given -i and the password after its 'exec'), as the workers' own
+# user (REDIS_PASSWORD, as compose.yml has it).
+library_load() {
+    local n=$(($# - 1))
+    [ "$(timeout 5 "${@:1:n}" -i -e "REDISCLI_AUTH=${REDIS_PASSWORD:-crashonly}" \
+        "${@: -1}" redis-cli --user crashonly -x FUNCTION LOAD REPLACE \
         <"$top/crashonly/function.lua" 2>/dev/null)" = crashonly ]
 }
 

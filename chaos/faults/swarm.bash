@@ -96,10 +96,28 @@ swarm_victim() {
     mapfile -t hosts < <(hosts_running)
     host=${hosts[RANDOM % ${#hosts[@]}]}
     swarm_master || return 1
-    [ "$master_host" != "$host" ] && return 0
+    [ "$master_host" != "$host" ] || swarm_in_sync
+}
+
+# swarm_in_sync: in_sync for the master's task (swarm_master's), asked
+# inside it through its host's engine.
+swarm_in_sync() {
     # shellcheck disable=SC2016 # expanded in the container
-    timeout 5 docker exec "$(host_ctr "$host")" docker exec "$master_name" sh -c \
+    timeout 5 docker exec "$(host_ctr "$master_host")" docker exec "$master_name" sh -c \
         'AT="--user $NODE_USER" AS=$AT; '"$PROMOTABLE" </dev/null >/dev/null 2>&1
+}
+
+# swarm_manager: print the number of a host that runs and is not cut off,
+# to ask the swarm's managers through (every host is one).
+swarm_manager() {
+    local n
+    tick
+    for n in $(hosts_running); do
+        [ "${cut_until[$n]:-0}" -le "$now" ] || continue
+        echo "$n"
+        return 0
+    done
+    return 1
 }
 
 # The workers kind: the pid the task's runsv reports, killed inside the
@@ -179,4 +197,121 @@ fault_swarm_node-partition() {
             echo "killer: could not connect $(host_ctr "$host") again" >&2
     ) &
     heals+=($!)
+}
+
+# crash_task N CONTAINER init|redis [DIR]: SIGKILL, inside host N, the
+# task's pid 1 (init) or the redis-server its pid 1 started (redis), the
+# contents of DIR (a path on host N) deleted first; print the epoch ms of
+# the kill (host N's clock is ours: one kernel) and the pid killed, in
+# host N's numbering. False when the task or its redis-server is gone.
+# One docker exec, into the host: the task's pids are not this machine's.
+# shellcheck disable=SC2016 # expanded in the host
+CRASH_TASK='i=$(docker inspect -f "{{.State.Pid}}" "$1") && [ "$i" -gt 0 ] && p=$i &&
+    if [ "$2" = redis ]; then read -r p _ <"/proc/$i/task/$i/children" &&
+        [ "$(cat "/proc/$p/comm")" = redis-server ]; fi &&
+    if [ -n "$3" ]; then find "$3" -mindepth 1 -delete; fi &&
+    t=$(date +%s%3N) && kill -KILL "$p" && echo "$t $p"'
+crash_task() {
+    timeout 10 docker exec "$(host_ctr "$1")" sh -c "$CRASH_TASK" sh "$2" "$3" "${4:-}" \
+        </dev/null 2>/dev/null
+}
+
+# swarm_crash_master init|redis [data]: crash_task for the Redis master's
+# task (only while its replica is promotable, see below), its volume
+# emptied first when data is given; recorded as its service (the report
+# reads the new task's log, wherever it starts, through the service).
+swarm_crash_master() {
+    local master master_host master_name data='' t pid
+    tick
+    [ $((now - start)) -lt $((seconds * 1000)) ] || return 0
+    swarm_master || return 0
+    swarm_in_sync || return 0
+    if [ -n "${2:-}" ]; then
+        data=$(on "$master_host" inspect -f \
+            '{{range .Mounts}}{{if eq .Destination "/data"}}{{.Source}}{{end}}{{end}}' \
+            "$master_name") || return 0
+        case $data in /*/volumes/*_data) ;; *) return 0 ;; esac # a volume's, nothing else
+    fi
+    tick # the questions take seconds on a busy machine: no kill after the run
+    [ $((now - start)) -lt $((seconds * 1000)) ] || return 0
+    read -r t pid < <(crash_task "$master_host" "$master_name" "$1" "$data") || return 0
+    now=$t
+    record "$master" "$pid"
+}
+
+# The master's redis-server, SIGKILLed in its host: its task's pid 1
+# (tini) exits with it, and the engine starts a new task, placed anew: on
+# its host again, with its volume, or on another host with its
+# crashonly-redis unit free, with that host's copy of the volume: empty,
+# or an old copy left there by an earlier move (docs/swarm.md, "A
+# restarted task may move"). A move is its disk lost, as for redis-host:
+# so only while its replica is promotable (in_sync), or the crash is a
+# double fault. An empty node waits for the Sentinels' failover and
+# starts as the new master's replica; one on an old copy, named master
+# still, would start as master on it (the stale volume): redis/node's
+# fence must refuse it.
+kind swarm redis outage=redis failover=yes ready='Ready to accept connections' \
+    timed="the new task's redis-server's \`Ready to accept connections\` in the service's log (\`docker service logs\` through a manager), on whichever host the swarm placed it: its own again, with its AOF (no failover), or another, empty (the node waits for the failover and starts as a replica) or on an old copy of its volume" \
+    counted="after a Redis kill the stack counted again after %s: the new task started, on its host with its AOF or elsewhere after the Sentinels' failover and a full sync (a hit is acknowledged only on two disks)." \
+    about="A Redis kill on the swarm (\`redis\`) is the master's \`redis-server\` SIGKILLed; its task fails and the engine starts a new one that the swarm may place on another host, where its volume is not: then the crash cost its disk, the Sentinels fail over, and the node syncs from the new master. Dealt only while the replica is promotable."
+fault_swarm_redis() { swarm_crash_master redis; }
+
+# The master destroyed: its volume emptied inside its host, then its
+# task's pid 1 killed. Its new task finds an empty volume on its host, or
+# another host's copy (empty, or old) if placed elsewhere.
+kind swarm redis-host outage=redis failover=yes ready='Ready to accept connections' \
+    timed="the destroyed node's new task's \`Ready to accept connections\` in the service's log, as a replica: the engine starts a new task at once, on its host or another, and the node waits, empty, until the Sentinels name another master" \
+    counted="$redis_host_counted"
+fault_swarm_redis-host() { swarm_crash_master init data; }
+
+# An upgrade on the swarm: a rolling update of the worker service to the
+# other image, the stack's own (SWARM_IMAGES/worker) <->
+# SWARM_IMAGES/worker:next (chaos/run builds it, VARIANT=next, and loads
+# it into every host: no registry), by 'docker service update --image' on
+# a manager (--no-resolve-image: there is no registry to ask), as
+# swarm/stack.yml's update_config says: one task at a time,
+# start-first; waited for (--detach=false) in the background, deaf to INT,
+# TERM and HUP like a heal. Going back, the library is rolled back first,
+# as on compose. A task is "running" once its container has started (the
+# worker has no health check), so start-first kills the old one before
+# the new worker serves: nginx sends what it holds, and the new worker's
+# refusals, to another worker, with the same X-Request-Id.
+kind swarm upgrade fault=rollout
+fault_swarm_upgrade() {
+    local n image to=${SWARM_IMAGES:-crashonly-swarm}/worker:next
+    tick
+    [ $((now - start)) -lt $((seconds * 1000)) ] || return 0
+    [ -z "$roller" ] || ! kill -0 "$roller" 2>/dev/null || return 0
+    n=$(swarm_manager) || return 0
+    image=$(on "$n" service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' \
+        crashonly_worker) || return 0
+    if [ "$image" = "$to" ]; then
+        to=${SWARM_IMAGES:-crashonly-swarm}/worker
+        library_swarm || return 0
+    fi
+    roll "$to" timeout 300 docker exec "$(host_ctr "$n")" docker service update \
+        --detach=false --quiet --no-resolve-image --image "$to" crashonly_worker &
+    roller=$!
+    heals+=($!)
+    dealt=1 # its line is recorded at its end
+}
+
+# library_swarm: the library of build/crashonly loaded on the master's
+# task, through its host's engine.
+library_swarm() {
+    local master master_host master_name
+    swarm_master || return 1
+    library_load docker exec -i "$(host_ctr "$master_host")" docker exec "$master_name"
+}
+
+# rollback_swarm (--rollback): the library of build/crashonly, and the
+# worker service rolled back to the stack's own image.
+rollback_swarm() {
+    local n
+    library_swarm || return 1
+    n=$(swarm_manager) || return 1
+    timeout 300 docker exec "$(host_ctr "$n")" docker service update --detach=false \
+        --quiet --no-resolve-image --image "${SWARM_IMAGES:-crashonly-swarm}/worker" \
+        crashonly_worker \
+        </dev/null >/dev/null
 }
