@@ -205,9 +205,10 @@ fault_swarm_node-partition() {
 # the kill (host N's clock is ours: one kernel) and the pid killed, in
 # host N's numbering. False when the task or its redis-server is gone.
 # One docker exec, into the host: the task's pids are not this machine's.
+# (A children file is "PID " with no newline: read would fail on it.)
 # shellcheck disable=SC2016 # expanded in the host
 CRASH_TASK='i=$(docker inspect -f "{{.State.Pid}}" "$1") && [ "$i" -gt 0 ] && p=$i &&
-    if [ "$2" = redis ]; then read -r p _ <"/proc/$i/task/$i/children" &&
+    if [ "$2" = redis ]; then p=$(cat "/proc/$i/task/$i/children") && p=${p%% *} &&
         [ "$(cat "/proc/$p/comm")" = redis-server ]; fi &&
     if [ -n "$3" ]; then find "$3" -mindepth 1 -delete; fi &&
     t=$(date +%s%3N) && kill -KILL "$p" && echo "$t $p"'
