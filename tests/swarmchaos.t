@@ -9,6 +9,12 @@
 # 120). Each host's proxy port stays the one swarm/up chose, so the lost
 # host comes back at the address its clients have. Brings up its own
 # swarm (crashonly-swarm-chaos-PID, swarm/up) and removes it.
+# Then a second run on the same swarm (no second swarm/up, ~45 s): 50 s,
+# a fault every 5 s among redis (the master's redis-server killed: its
+# new task may start on another host), redis-host (the master's volume
+# emptied, its task killed) and upgrade (a rolling update of the worker
+# service to SWARM_IMAGES/worker:next and back, built and loaded into
+# every host by chaos/run); each must come, and the run PASS.
 # Skips when no Docker engine answers; with CI=true that is a failure.
 use strict;
 use warnings;
@@ -21,7 +27,8 @@ use Test::More;
 my $top = $Crashonly::TOP;
 need_docker();
 
-my $name = "crashonly-swarm-chaos-$$";
+# SWARM_TEST_NAME: the swarm's name, less -PID (on a machine others share).
+my $name = ($ENV{SWARM_TEST_NAME} // 'crashonly-swarm-chaos') . "-$$";
 my $main = $$;
 END {
     local $?; # the test's own exit status, not swarm/down's
@@ -74,4 +81,31 @@ for my $c (split ' ', `docker ps -a -q --filter label=crashonly.swarm=$name`) {
         "$host: its proxy at the port chosen for it ("
         . ($fixed || 'none') . '), now ' . ($now // 'none'));
 }
+
+# The second run: the Redis kinds and the upgrade, on the same swarm.
+my $out2 = tmp() . '/chaos-kinds';
+%ENV = (%ENV, TARGETS => 'redis,redis-host,upgrade', DURATION => 50, KILL_EVERY => 5,
+    OUT => $out2);
+$rc = system("$top/chaos/run >" . tmp() . '/run-kinds.out 2>&1') >> 8;
+is($rc, 0, 'chaos/run BACKEND=swarm TARGETS=redis,redis-host,upgrade exits 0 (PASS)')
+    or diag(`tail -n 5 ${\ tmp()}/run-kinds.out`);
+$results = eval {
+    open(my $f, '<', "$out2/results.json") or die;
+    decode_json(do { local $/; <$f> });
+} // {};
+ok($results->{pass}, "the verdict: $results->{verdict}") if $results->{verdict};
+my @kills = @{ $results->{kills} // [] };
+for my $kind (qw(redis redis-host)) {
+    my @mine = grep { $_->{kind} eq $kind } @kills;
+    ok(@mine && !grep({ !defined $_->{recovered_ms} } @mine),
+        "$kind: the master crashed (" . scalar(@mine) . ' times), its new task ready again after '
+        . join(', ', map { $_->{recovered_ms} // 'not seen' } @mine) . ' ms');
+}
+# A rollout is recorded only once it has converged (docker service update
+# --detach=false exited 0).
+my @rolls = grep { $_->{kind} eq 'upgrade' } @kills;
+ok(@rolls >= 1, 'a rolling update of the workers converged: '
+    . join(', ', map { "$_->{image} in $_->{rollout_ms} ms" } @rolls));
+my $image = `docker exec $name-h1 docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' crashonly_worker`;
+unlike($image, qr/:next$/, "the worker service rolled back after the run: $image");
 done_testing();
