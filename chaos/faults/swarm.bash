@@ -54,15 +54,17 @@ swarm_pick() {
 }
 
 # swarm_master: set master_host and master_name for the Redis master's
-# task, as a majority of the three Sentinels name it (asked all at once);
-# false when none is named or its task does not run.
+# task, as a majority of the three Sentinels name it (asked all at once,
+# each within 10 s: two docker execs, which took more than 5 s under load
+# here, and the kinds that ask passed their first turns); false when none
+# is named or its task does not run.
 swarm_master() {
     local s answers=() host name
     swarm_tasks
     mapfile -t answers < <(for s in sentinel1 sentinel2 sentinel3; do
         if swarm_pick "$s" known; then
             {
-                a=$(timeout 5 docker exec "$(host_ctr "$host")" docker exec \
+                a=$(timeout 10 docker exec "$(host_ctr "$host")" docker exec \
                     "$name" redis-cli -p 26379 --raw SENTINEL get-master-addr-by-name \
                     crashonly 2>/dev/null </dev/null | head -n 1)
                 echo "${a:-none}"
