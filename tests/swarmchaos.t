@@ -9,13 +9,13 @@
 # 120). Each host's proxy port stays the one swarm/up chose, so the lost
 # host comes back at the address its clients have. Brings up its own
 # swarm (crashonly-swarm-chaos-PID, swarm/up) and removes it.
-# Then a second run on the same swarm (no second swarm/up: ~2 minutes
-# more, docs/swarm.md): 50 s,
-# a fault every 5 s among redis (the master's redis-server killed: its
-# new task may start on another host), redis-host (the master's volume
-# emptied, its task killed) and upgrade (a rolling update of the worker
-# service to SWARM_IMAGES/worker:next and back, built and loaded into
-# every host by chaos/run); each must come, and the run PASS.
+# Then a second run on the same swarm (no second swarm/up; 1.2 to 2.1
+# minutes more, docs/swarm.md): 50 s, a fault every 5 s among redis (the
+# master's redis-server killed: its new task may start on another host),
+# redis-host (the master's volume emptied, its task killed) and upgrade
+# (a rolling update of the worker service to SWARM_IMAGES/worker:next and
+# back, built and loaded into every host by chaos/run); each must come,
+# and the run PASS.
 # Skips when no Docker engine answers; with CI=true that is a failure.
 use strict;
 use warnings;
