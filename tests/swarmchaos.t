@@ -5,12 +5,12 @@
 # worker processes killed; the exact check on the ids the master holds.
 # A host lost with a Redis node on it stops the counting until a second
 # node is in sync (4 s; 23 s when it was the managers' leader too:
-# docs/swarm.md); hitload outlasts that (chaos/run's ATTEMPTS for node,
+# docs/swarm-chaos.md); hitload outlasts that (chaos/run's ATTEMPTS for node,
 # 120). Each host's proxy port stays the one swarm/up chose, so the lost
 # host comes back at the address its clients have. Brings up its own
 # swarm (crashonly-swarm-chaos-PID, swarm/up) and removes it.
 # Then a second run on the same swarm (no second swarm/up; 1.2 to 2.1
-# minutes more, docs/swarm.md): 50 s, a fault every 5 s among redis (the
+# minutes more, docs/swarm-chaos.md): 50 s, a fault every 5 s among redis (the
 # master's redis-server killed: its new task may start on another host),
 # redis-host (the master's volume emptied, its task killed) and upgrade
 # (a rolling update of the worker service to SWARM_IMAGES/worker:next and

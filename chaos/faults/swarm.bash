@@ -151,7 +151,7 @@ fault_swarm_workers() {
 # once its host is marked down, 3 missed heartbeats of a second), 23 s
 # measured when the host was the leader too (Raft elects another first,
 # 10 to 20 s at Docker's election tick, not settable on engine 26.1):
-# 120 attempts back off for 30 to 60 s (docs/swarm.md, "Losing a host").
+# 120 attempts back off for 30 to 60 s (docs/swarm-chaos.md, "Losing a host").
 kind swarm node outage=redis workers=yes attempts=120 \
     timed="every worker up again (chaos/run's count of worker processes, a sample a second): the lost host's workers started elsewhere once the managers marked it down, or on it once it came back" \
     counted="after a host was lost the stack counted again after %s: 0 when it held no Redis node (the other hosts' proxies and workers count on); else the failover (its master) or the node started again elsewhere, empty, and synced (its replica), since a hit is acknowledged only on two disks." \
