@@ -190,4 +190,22 @@ ok(until_true(10, sub { log_of(1) =~ /master at epoch $epoch, as its data record
     or diag(log_of(1));
 ok(until_true(20, sub { my ($m) = named(); defined $m && ack($m) }), 'in sync again');
 cmp_ok($acked, '>', $n, 'and counting');
+
+# ---- no record, and no other data: the only copy there is -------------------
+# The master lost before its fence wrote the record, its replica back
+# empty: no failover can come, so it starts as master on its data.
+kill_node(0, 'move');
+kill_node(1, 'move');
+rename(tmp() . '/data0', tmp() . '/data0.D') or die $!;
+mkdir tmp() . '/data0';
+unlink tmp() . '/data1/master-epoch';
+start_node(0);
+ok(until_true(10, sub { role(0) eq 'slave' }), 'node 1 back empty, a replica of node 2, which is down');
+start_node(1);
+ok(until_true(15, sub { role(1) eq 'master' }), 'node 2 back with its data and no record: master')
+    and like(log_of(1), qr/its data records no epoch, and no other node holds a key: starting as master on it/,
+        'on its data, the only data there is');
+ok(until_true(20, sub { ack(1) }), 'node 1 synced from it');
+$n = eval { redis_cmd($port[1], 'GET', 'n') } // 0;
+cmp_ok($n, '>=', $acked - 1, "nothing lost: n is $n");
 done_testing();
