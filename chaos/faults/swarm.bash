@@ -257,7 +257,7 @@ swarm_crash_master() {
 # here, 7 to 9 s when the machine was busy (its old one's failure seen,
 # the new one placed and created), the failover at 1.8 to 2.7 s, and the
 # stack counted again after up to 10.3 s: more than 40 attempts surely
-# outlast (8 to 16 s), so 120, as for a host lost (docs/swarm.md, "The
+# outlast (8 to 16 s), so 120, as for a host lost (docs/swarm-chaos.md, "The
 # Redis kinds and the rolling update").
 kind swarm redis outage=redis failover=yes attempts=120 ready='Ready to accept connections' \
     timed="the new task's redis-server's \`Ready to accept connections\` in the service's log (\`docker service logs\` through a manager), on whichever host the swarm placed it: its own again, with its AOF, or another, empty (the node waits for the failover and starts as a replica) or on an old copy of its volume" \
