@@ -75,7 +75,7 @@ swarm_master() {
     done
     wait)
     master=$(majority "${answers[@]}")
-    case $master in redis[0-9]*) swarm_pick "$master" known ;; *) return 1 ;; esac
+    case $master in redis[0-9]*) swarm_pick "$master" known || return 1 ;; *) return 1 ;; esac
     master_host=$host master_name=$name
 }
 
