@@ -110,7 +110,6 @@ for my $kind (qw(redis nginx)) {
 # The killer's pauses alone, one each: the process is stopped, the same
 # pid runs again once the pause is over (the killer waits for it), and the
 # stack serves.
-sub state_of { (slurp("/proc/$_[0]/stat") =~ /^\d+ \(.*\) (\S)/s)[0] // 'gone' }
 for my $kind (qw(pause pause-redis)) {
     my $service = $kind eq 'pause' ? 'w\d' : 'redis\d';
     my $kills = tmp() . "/kills-$kind.tsv";

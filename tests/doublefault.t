@@ -139,16 +139,6 @@ sub node_at {
 
 sub other { my ($st, $n) = @_; (grep { $_ ne $n } sort keys %{ $st->{nodes} })[0] }
 
-# wait_for(SECONDS, CODE): CODE until it returns true, every 20 ms; its
-# last value.
-sub wait_for {
-    my ($secs, $code) = @_;
-    my $until = time + $secs;
-    my $r;
-    until (($r = $code->()) || time > $until) { sleep 0.02 }
-    return $r;
-}
-
 # What a node of the stack says (INFO), and its crashonly:hits.
 sub ask_node { my ($st, $node) = @_; info($st->{reach}{$node}, $st->{node_auth}) }
 sub hits_on {

@@ -72,23 +72,11 @@ sub kill_node {
     waitpid($pid[$i], 0);
     return unless $move;
     my $until = time + 3;
-    sleep 0.05 while time < $until && grep { running($_) } @fence;
-}
-
-# running PID: the process runs (a zombie, left for init to reap, does not).
-sub running {
-    open(my $f, '<', "/proc/$_[0]/stat") or return 0;
-    return (<$f> // '') !~ /^\d+ \(.*\) Z /;
+    # A zombie, left for init to reap, runs no more.
+    sleep 0.05 while time < $until && grep { state_of($_) !~ /^(?:Z|gone)$/ } @fence;
 }
 
 sub log_of { open(my $f, '<', $log[$_[0]]) or return ''; local $/; <$f> }
-
-sub until_true {
-    my ($secs, $cond) = @_;
-    my $until = time + $secs;
-    until ($cond->()) { return 0 if time > $until; sleep 0.1 }
-    return 1;
-}
 
 # The master all three Sentinels name (its index), and their epoch.
 sub named {
@@ -132,16 +120,16 @@ sub ten {
     return $n == 10;
 }
 # in_sync I: master I takes a write onto both disks.
-sub in_sync { my ($i) = @_; until_true(15, sub { ack($i) }) }
+sub in_sync { my ($i) = @_; wait_for(15, sub { ack($i) }) }
 
 sub epoch_file { open(my $f, '<', tmp() . "/data$_[0]/master-epoch") or return ''; chomp(my $e = <$f> // ''); $e }
 
 # ---- a new stack ----------------------------------------------------------
 start_node($_) for 0, 1;
-ok(until_true(15, sub { role(0) eq 'master' && role(1) eq 'slave' }) && in_sync(0),
+ok(wait_for(15, sub { role(0) eq 'master' && role(1) eq 'slave' }) && in_sync(0),
     'a new stack: node 1 master, node 2 its replica, in sync');
 ok(ten(0), '10 writes acknowledged on both disks');
-ok(until_true(5, sub { epoch_file(0) eq '0' }), 'the master records its epoch beside its data: 0')
+ok(wait_for(5, sub { epoch_file(0) eq '0' }), 'the master records its epoch beside its data: 0')
     or diag(log_of(0));
 
 # ---- node 1 moves to host C: empty there ------------------------------------
@@ -149,21 +137,21 @@ kill_node(0, 'move');
 rename(tmp() . '/data0', tmp() . '/data0.B') or die $!;
 mkdir tmp() . '/data0';
 start_node(0);
-ok(until_true(20, sub { my ($m) = named(); defined $m && $m == 1 && role(0) eq 'slave' }),
+ok(wait_for(20, sub { my ($m) = named(); defined $m && $m == 1 && role(0) eq 'slave' }),
     'node 1 on host C, empty: node 2 promoted, node 1 its replica');
 like(log_of(0), qr/no data here, and the Sentinels still name this node master/,
     'node 1 waited, empty, for the failover');
 ok(in_sync(1) && ten(1), '10 writes acknowledged on node 2 and node 1 (host C)');
 
 # ---- node 2 lost: node 1 promoted on host C ---------------------------------
-ok(until_true(10, sub {
+ok(wait_for(10, sub {
     eval { redis_cmd($port[0], 'CONFIG', 'GET', 'replica-priority')->[1] } eq '100' }),
     'node 1, synced on host C, is promotable');
 kill_node(1);
-ok(until_true(20, sub { my ($m) = named(); defined $m && $m == 0 && role(0) eq 'master' }),
+ok(wait_for(20, sub { my ($m) = named(); defined $m && $m == 0 && role(0) eq 'master' }),
     'node 2 lost: node 1 promoted');
 my (undef, $epoch) = named();
-ok(until_true(5, sub { epoch_file(0) eq $epoch }), "node 1 records its epoch on host C: $epoch");
+ok(wait_for(5, sub { epoch_file(0) eq $epoch }), "node 1 records its epoch on host C: $epoch");
 start_node(1);
 ok(in_sync(0) && ten(0), 'node 2 back as its replica; 10 writes acknowledged');
 
@@ -173,7 +161,7 @@ kill_node(0, 'move');
 rename(tmp() . '/data0', tmp() . '/data0.C') or die $!;
 rename(tmp() . '/data0.B', tmp() . '/data0') or die $!;
 start_node(0);
-ok(until_true(20, sub { my ($m) = named(); defined $m && $m == 1 && role(0) eq 'slave' }),
+ok(wait_for(20, sub { my ($m) = named(); defined $m && $m == 1 && role(0) eq 'slave' }),
     'node 1 back on host B: node 2 promoted, node 1 its replica');
 like(log_of(0), qr/master at epoch $epoch, and its data records 0: not its latest copy/,
     'node 1 did not start as master on the copy it left on host B');
@@ -182,16 +170,16 @@ ok(in_sync(1), 'in sync again');
 my $n = eval { redis_cmd($port[1], 'GET', 'n') } // 0;
 cmp_ok($n, '>=', $before, "no acknowledged write lost: n is $n, $before acknowledged");
 (undef, $epoch) = named();
-ok(until_true(5, sub { epoch_file(1) eq $epoch }), "node 2, promoted, records epoch $epoch");
+ok(wait_for(5, sub { epoch_file(1) eq $epoch }), "node 2, promoted, records epoch $epoch");
 
 # ---- killed, started again on its own disk: master at once ------------------
 # (Unless the start takes longer than the Sentinels' second: a failover.)
 kill_node(1);
 start_node(1);
-ok(until_true(10, sub { log_of(1) =~ /master at epoch $epoch, as its data records: starting as master/ }),
+ok(wait_for(10, sub { log_of(1) =~ /master at epoch $epoch, as its data records: starting as master/ }),
     'node 2, killed and started again on its own disk, starts as master at once')
     or diag(log_of(1));
-ok(until_true(20, sub { my ($m) = named(); defined $m && ack($m) }), 'in sync again');
+ok(wait_for(20, sub { my ($m) = named(); defined $m && ack($m) }), 'in sync again');
 cmp_ok($acked, '>', $n, 'and counting');
 
 # ---- no record, and no other data: the only copy there is -------------------
@@ -203,12 +191,12 @@ rename(tmp() . '/data0', tmp() . '/data0.D') or die $!;
 mkdir tmp() . '/data0';
 unlink tmp() . '/data1/master-epoch';
 start_node(0);
-ok(until_true(10, sub { role(0) eq 'slave' }), 'node 1 back empty, a replica of node 2, which is down');
+ok(wait_for(10, sub { role(0) eq 'slave' }), 'node 1 back empty, a replica of node 2, which is down');
 start_node(1);
-ok(until_true(15, sub { role(1) eq 'master' }), 'node 2 back with its data and no record: master')
+ok(wait_for(15, sub { role(1) eq 'master' }), 'node 2 back with its data and no record: master')
     and like(log_of(1), qr/its data records no epoch, and no other node holds a key: starting as master on it/,
         'on its data, the only data there is');
-ok(until_true(20, sub { ack(1) }), 'node 1 synced from it');
+ok(wait_for(20, sub { ack(1) }), 'node 1 synced from it');
 $n = eval { redis_cmd($port[1], 'GET', 'n') } // 0;
 cmp_ok($n, '>=', $acked, "nothing lost: n is $n, $acked acknowledged");
 done_testing();

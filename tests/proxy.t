@@ -52,7 +52,6 @@ sub total {
     my (undef, undef, $b) = http_get($_[0], '/hits');
     return decode_json($b // '{}')->{total};
 }
-sub state_of { (slurp("/proc/$_[0]/stat") =~ /^\d+ \(.*\) (\S)/s)[0] // 'gone' }
 sub stopped {
     for (1 .. 500) { return 1 if state_of($_[0]) eq 'T'; sleep 0.01 }
     return 0;

@@ -27,7 +27,8 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(free_port free_ports tmp start_redis start_sentinel redis_cmd read_resp constants id_bucket id_key id_number start_worker
   worker_log wait_exit wait_ready http_get raw_request read_response
-  http_conn closed_within status_of expect_log expect_redis_churn need_docker run_timed compose_down);
+  http_conn closed_within status_of expect_log expect_redis_churn need_docker run_timed compose_down
+  wait_for state_of);
 
 our $TOP = abs_path(dirname(__FILE__) . '/../..');
 my $BIN = "$TOP/build/crashonly";
@@ -399,6 +400,23 @@ sub raw_request {
 # are not inherited through exec.)
 $SIG{$_} = sub { exit 128 } for qw(INT TERM HUP);
 $SIG{PIPE} = sub { };
+
+# wait_for(SECONDS, CODE): CODE until it returns true, every 20 ms; its
+# last value.
+sub wait_for {
+    my ($secs, $code) = @_;
+    my $until = time + $secs;
+    my $r;
+    until (($r = $code->()) || time > $until) { sleep 0.02 }
+    return $r;
+}
+
+# state_of(PID): the process's state letter (R, S, D, T, Z...), from
+# /proc; 'gone' when there is no such process.
+sub state_of {
+    open(my $f, '<', "/proc/$_[0]/stat") or return 'gone';
+    return ((<$f> // '') =~ /^\d+ \(.*\) (\S)/s)[0] // 'gone';
+}
 
 sub children {
     open(my $f, '<', "/proc/$_[0]/task/$_[0]/children") or return ();
